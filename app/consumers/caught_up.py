@@ -1,0 +1,61 @@
+"""wait-caught-up: has a consumer's checkpoint reached the end of its topics?"""
+from __future__ import annotations
+
+import logging
+import time
+
+from kafka_connection import client_options, unreachable_message
+from pipeline.config import Config
+
+from .consumer import ROLE_TOPICS
+from .sink import checkpoint_path, read_checkpoint
+
+log = logging.getLogger("consumer")
+
+
+class NotCaughtUp(Exception):
+    """The wait ended before the consumer caught up; the message says how far it got."""
+
+
+def lag(end_offsets: dict[str, int], checkpointed: dict[str, int]) -> dict[str, int]:
+    """Messages per partition ("topic:partition") on the broker but not yet in the CSVs."""
+    return {tp: end - checkpointed.get(tp, 0) for tp, end in end_offsets.items() if end > checkpointed.get(tp, 0)}
+
+
+def wait(cfg: Config, role: str, timeout: float, poll: float = 2.0) -> int:
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    topics = [cfg.topics.name(k) for k in ROLE_TOPICS[role]]
+    try:
+        client = KafkaConsumer(**client_options(cfg), enable_auto_commit=False)
+    except KafkaError as exc:
+        raise NotCaughtUp(unreachable_message(cfg, exc)) from None
+    deadline = time.monotonic() + timeout
+    last_said = 0.0
+    try:
+        while True:
+            parts = [TopicPartition(t, p) for t in topics for p in sorted(client.partitions_for_topic(t) or ())]
+            ends = {f"{tp.topic}:{tp.partition}": o for tp, o in client.end_offsets(parts).items()} if parts else {}
+            doc = read_checkpoint(checkpoint_path(cfg.output_dir, role)) or {}
+            behind = lag(ends, {k: int(v) for k, v in doc.get("offsets", {}).items()})
+            produced = sum(ends.values())
+            if parts and produced and not behind:
+                log.info("%s has caught up: all %d messages on %s are in its CSVs", role, produced, ", ".join(topics))
+                return 0
+            now = time.monotonic()
+            if now >= deadline:
+                if not parts:
+                    why = f"topics {', '.join(topics)} do not exist"
+                elif not produced:
+                    why = f"nothing has been produced to {', '.join(topics)} yet"
+                else:
+                    why = f"{sum(behind.values())} of {produced} messages are not in its CSVs yet " \
+                          f"(is monitoring-{role}.service running? journalctl -u monitoring-{role})"
+                raise NotCaughtUp(f"{role} has not caught up after {timeout:g} s: {why}")
+            if now - last_said >= 15:
+                last_said = now
+                log.info("waiting for %s: %d of %d messages still to write", role, sum(behind.values()), produced)
+            time.sleep(poll)
+    finally:
+        client.close()

@@ -1,0 +1,316 @@
+"""config.yaml: read once at start-up into a frozen, typed Config; every mistake is one clear line."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config.yaml mistake; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Topics:
+    cpu: str
+    mem: str
+    net: str
+    disk: str
+
+    def name(self, key: str) -> str:
+        return getattr(self, key)
+
+
+@dataclass(frozen=True)
+class Hosts:
+    producer: str
+    broker: str
+    consumer1: str
+    consumer2: str
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    cpu: float
+    mem: float
+    net_in: float
+    disk_io: float
+
+
+@dataclass(frozen=True)
+class Window:
+    duration_seconds: int
+    slide_seconds: int
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap_servers: tuple[str, ...]
+    connect_timeout_seconds: float  # how long a client waits for an unreachable broker
+    security_protocol: str
+    sasl_mechanism: str
+    sasl_username: str
+    sasl_password_file: Path | None
+    ssl_cafile: Path | None
+
+
+@dataclass(frozen=True)
+class ProducerSettings:
+    source: str                 # file | live
+    mode: str                   # fast | rate | replay
+    rate: float                 # rows per second, mode rate
+    speedup: float              # replay pace: 10 = ten times faster than the ts
+    live_interval_seconds: float
+    linger_ms: int
+    batch_size: int
+    compression: str
+    progress_seconds: float
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    max_poll_records: int
+    poll_timeout_ms: int
+    fsync: bool
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    master: str
+    shuffle_partitions: int
+    driver_memory: str
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    team_number: str
+    output_dir: Path
+    data_file: Path
+    kafka: KafkaSettings
+    topics: Topics
+    hosts: Hosts
+    thresholds: Thresholds
+    window: Window
+    producer: ProducerSettings
+    consumer: ConsumerSettings
+    spark: SparkSettings
+
+
+# --- checks: each takes (key, value) and returns the typed value or raises ConfigError ----------
+
+def _fail(key: str, why: str, value: Any = ...) -> None:
+    got = "" if value is ... else f" (got {value!r})"
+    raise ConfigError(f"{key}: {why}{got}")
+
+
+def _number(key, v, minimum=0.0, strict=False):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        _fail(key, "must be a number", v)
+    if v != v or v in (float("inf"), float("-inf")):
+        _fail(key, "must be a finite number", v)
+    if v < minimum or (strict and v == minimum):
+        _fail(key, f"must be {'>' if strict else '>='} {minimum:g}", v)
+    return float(v)
+
+
+def _whole(key, v, minimum=1):
+    if isinstance(v, bool) or not isinstance(v, int):
+        _fail(key, "must be a whole number", v)
+    if v < minimum:
+        _fail(key, f"must be >= {minimum}", v)
+    return v
+
+
+def _text(key, v, pattern=None, what="text"):
+    if not isinstance(v, str) or not v.strip():
+        _fail(key, f"must be a non-empty {what}", v)
+    if pattern and not re.fullmatch(pattern, v):
+        _fail(key, f"must be {what}", v)
+    return v
+
+
+def _choice(key, v, choices):
+    if v not in choices:
+        _fail(key, f"must be one of {', '.join(choices)}", v)
+    return v
+
+
+def _flag(key, v):
+    if not isinstance(v, bool):
+        _fail(key, "must be true or false", v)
+    return v
+
+
+_TOPIC = r"[A-Za-z0-9._-]{1,249}"
+_HOSTPORT = r"\[?[A-Za-z0-9_.:-]+\]?:\d{1,5}"
+
+
+def _team(key, v):
+    if isinstance(v, bool):
+        _fail(key, "must be a number or a string such as \"04\"", v)
+    if isinstance(v, int):
+        return str(_whole(key, v, 0))
+    return _text(key, v, r"[A-Za-z0-9_-]{1,32}", "letters, digits, _ or - (it names the output files)")
+
+
+def _servers(key, v):
+    if isinstance(v, str):
+        v = [s.strip() for s in v.split(",") if s.strip()]
+    if not isinstance(v, list) or not v:
+        _fail(key, "must list at least one bootstrap server as host:port", v)
+    for i, s in enumerate(v):
+        _text(f"{key}[{i}]", s, _HOSTPORT, "host:port")
+        port = int(s.rsplit(":", 1)[1])
+        if not 1 <= port <= 65535:
+            _fail(f"{key}[{i}]", "port must be 1-65535", s)
+    return tuple(v)
+
+
+class _Section:
+    """Reads one mapping: typed values out, unknown keys and missing keys named."""
+
+    def __init__(self, data: Any, prefix: str):
+        if not isinstance(data, dict):
+            _fail(prefix.rstrip(".") or "config", "must be a mapping of keys", data)
+        self.data, self.prefix, self.seen = data, prefix, set()
+
+    def get(self, name, check, *args, default=..., **kwargs):
+        key = self.prefix + name
+        self.seen.add(name)
+        if name not in self.data or self.data[name] is None:
+            if default is ...:
+                _fail(key, "is missing")
+            return default
+        return check(key, self.data[name], *args, **kwargs)
+
+    def section(self, name, required=True):
+        self.seen.add(name)
+        if name not in self.data or self.data[name] is None:
+            if required:
+                _fail(self.prefix + name, "is missing")
+            return _Section({}, self.prefix + name + ".")
+        return _Section(self.data[name], self.prefix + name + ".")
+
+    def done(self):
+        unknown = sorted(str(k) for k in self.data if k not in self.seen)
+        if unknown:
+            _fail(self.prefix + unknown[0], f"is not a known key (known here: {', '.join(sorted(self.seen))})")
+
+
+def config_from_mapping(data: Any, path: Path) -> Config:
+    """Validate a parsed config.yaml; relative paths are relative to the file's folder."""
+    base = path.parent
+    root = _Section(data, "")
+
+    def local_path(key, v):
+        p = Path(_text(key, v, what="path"))
+        return Path(os.path.normpath(p if p.is_absolute() else base / p))
+
+    def optional_path(key, v):
+        return local_path(key, v) if v != "" else None
+
+    k = root.section("kafka")
+    kafka = KafkaSettings(
+        bootstrap_servers=k.get("bootstrap_servers", _servers),
+        connect_timeout_seconds=k.get("connect_timeout_seconds", _number, 1.0, default=30.0),
+        security_protocol=k.get("security_protocol", _choice, ("PLAINTEXT", "SASL_SSL"), default="PLAINTEXT"),
+        sasl_mechanism=k.get("sasl_mechanism", _choice, ("SCRAM-SHA-512",), default="SCRAM-SHA-512"),
+        sasl_username=k.get("sasl_username", _text, default=""),
+        sasl_password_file=k.get("sasl_password_file", optional_path, default=None),
+        ssl_cafile=k.get("ssl_cafile", optional_path, default=None),
+    )
+    k.done()
+    if kafka.security_protocol == "SASL_SSL" and not (kafka.sasl_username and kafka.sasl_password_file):
+        _fail("kafka.sasl_username", "and kafka.sasl_password_file are needed with SASL_SSL")
+
+    t = root.section("topics")
+    topics = Topics(*(t.get(n, _text, _TOPIC, "a Kafka topic name") for n in ("cpu", "mem", "net", "disk")))
+    t.done()
+    names = [topics.cpu, topics.mem, topics.net, topics.disk]
+    if len(set(names)) != 4:
+        _fail("topics", "must name four different topics", names)
+
+    h = root.section("hosts")
+    hosts = Hosts(*(h.get(n, _text, what="address") for n in ("producer", "broker", "consumer1", "consumer2")))
+    h.done()
+
+    th = root.section("thresholds")
+    thresholds = Thresholds(*(th.get(n, _number) for n in ("cpu", "mem", "net_in", "disk_io")))
+    th.done()
+    for name in ("cpu", "mem"):
+        if getattr(thresholds, name) > 100:
+            _fail(f"thresholds.{name}", "is a percentage and must be <= 100", getattr(thresholds, name))
+
+    w = root.section("window")
+    window = Window(w.get("duration_seconds", _whole), w.get("slide_seconds", _whole))
+    w.done()
+    if window.slide_seconds > window.duration_seconds:
+        _fail("window.slide_seconds", f"must not exceed window.duration_seconds ({window.duration_seconds})",
+              window.slide_seconds)
+
+    p = root.section("producer", required=False)
+    producer = ProducerSettings(
+        source=p.get("source", _choice, ("file", "live"), default="file"),
+        mode=p.get("mode", _choice, ("fast", "rate", "replay"), default="fast"),
+        rate=p.get("rate", _number, 0.0, True, default=1000.0),
+        speedup=p.get("speedup", _number, 0.0, True, default=1.0),
+        live_interval_seconds=p.get("live_interval_seconds", _number, 0.0, True, default=5.0),
+        linger_ms=p.get("linger_ms", _whole, 0, default=20),
+        batch_size=p.get("batch_size", _whole, 1, default=262_144),
+        compression=p.get("compression", _choice, ("none", "gzip", "lz4", "snappy", "zstd"), default="none"),
+        progress_seconds=p.get("progress_seconds", _number, 0.0, True, default=10.0),
+    )
+    p.done()
+
+    c = root.section("consumer", required=False)
+    consumer = ConsumerSettings(
+        max_poll_records=c.get("max_poll_records", _whole, default=10_000),
+        poll_timeout_ms=c.get("poll_timeout_ms", _whole, default=500),
+        fsync=c.get("fsync", _flag, default=True),
+    )
+    c.done()
+
+    s = root.section("spark", required=False)
+    spark = SparkSettings(
+        master=s.get("master", _text, default="local[*]"),
+        shuffle_partitions=s.get("shuffle_partitions", _whole, default=4),
+        driver_memory=s.get("driver_memory", _text, r"\d+[kmgKMG]", "a size such as 1g", default="1g"),
+    )
+    s.done()
+
+    cfg = Config(
+        path=path,
+        team_number=root.get("team_number", _team),
+        output_dir=root.get("output_dir", local_path),
+        data_file=root.get("data_file", local_path),
+        kafka=kafka, topics=topics, hosts=hosts, thresholds=thresholds, window=window,
+        producer=producer, consumer=consumer, spark=spark,
+    )
+    root.done()
+    return cfg
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; every failure is a ConfigError naming the file."""
+    import yaml  # the one non-stdlib import of the core, kept local to the loader
+
+    path = Path(path).resolve() if path else Path("config.yaml")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    try:
+        return config_from_mapping(data, path)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

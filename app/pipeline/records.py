@@ -1,0 +1,130 @@
+"""Rows of the data file and the messages made from them: parsing and validation."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from .timeline import Stamp, TimestampError, parse_ts
+
+COLUMNS = ("ts", "server_id", "cpu_pct", "mem_pct", "net_in", "net_out", "disk_io")
+METRICS = COLUMNS[2:]
+PERCENT_METRICS = ("cpu_pct", "mem_pct")
+
+# Which fields each topic carries, in CSV column order; the consumers' CSV headers are these.
+TOPIC_FIELDS = {
+    "cpu": ("ts", "server_id", "cpu_pct"),
+    "mem": ("ts", "server_id", "mem_pct"),
+    "net": ("ts", "server_id", "net_in", "net_out"),
+    "disk": ("ts", "server_id", "disk_io"),
+}
+
+_NUMBER_RE = re.compile(r"^\d+(\.\d+)?$")
+_SERVER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+class RowError(ValueError):
+    """Why one row or message cannot be used; the text names the field."""
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    ts: str
+    stamp: Stamp
+    server_id: str
+    values: dict  # metric name -> its text, as in the file (a valid JSON number)
+
+    def fields(self, names) -> tuple[str, ...]:
+        out = []
+        for name in names:
+            out.append(self.ts if name == "ts" else self.server_id if name == "server_id" else self.values[name])
+        return tuple(out)
+
+
+def number_text(name: str, raw: str) -> str:
+    """The number's text, kept as written; only leading zeros, which JSON forbids, are dropped."""
+    text = raw.strip()
+    if text.startswith("-") and _NUMBER_RE.match(text[1:]):
+        raise RowError(f"{name} is negative ({text})")
+    if not _NUMBER_RE.match(text):
+        raise RowError(f"{name} is not a number ({raw!r})" if text else f"{name} is empty")
+    if len(text) > 1 and text[0] == "0" and text[1] != ".":
+        text = text.lstrip("0") or "0"
+        if text.startswith("."):
+            text = "0" + text
+    if name in PERCENT_METRICS and float(text) > 100:
+        raise RowError(f"{name} is above 100 ({text})")
+    return text
+
+
+def server_text(raw: str) -> str:
+    text = raw.strip()
+    if not _SERVER_RE.match(text):
+        raise RowError(f"server_id {raw!r} is not a name of letters, digits and _.:- (at most 128)")
+    return text
+
+
+def stamp_of(raw: str) -> Stamp:
+    try:
+        return parse_ts(raw.strip())
+    except TimestampError as exc:
+        raise RowError(str(exc)) from None
+
+
+def parse_row(fields: list[str], columns: tuple[str, ...] = COLUMNS, ts_kind: str | None = None) -> MetricRow:
+    """One data-file row, its fields already split; `columns` is the file's header order."""
+    if len(fields) != len(columns):
+        what = "extra" if len(fields) > len(columns) else "missing"
+        raise RowError(f"{len(fields)} fields where {len(columns)} are expected ({what} columns)")
+    by_name = dict(zip(columns, fields))
+    stamp = stamp_of(by_name["ts"])
+    if ts_kind is not None and stamp.kind != ts_kind:
+        raise RowError(f"ts {by_name['ts'].strip()!r} is not in the same form as the first row's")
+    values = {m: number_text(m, by_name[m]) for m in METRICS}
+    return MetricRow(by_name["ts"].strip(), stamp, server_text(by_name["server_id"]), values)
+
+
+def header_columns(fields: list[str]) -> tuple[str, ...] | None:
+    """The column order if `fields` is a header naming all seven columns, else None."""
+    names = tuple(f.strip().lower() for f in fields)
+    if set(COLUMNS) <= set(names) and len(set(names)) == len(names):
+        return names
+    return None
+
+
+def encode_message(row: MetricRow, topic_key: str) -> bytes:
+    """The JSON value for one topic; numbers go out with the file's own text."""
+    parts = [f'"ts":{json.dumps(row.ts)}', f'"server_id":{json.dumps(row.server_id)}']
+    parts += [f'"{name}":{row.values[name]}' for name in TOPIC_FIELDS[topic_key][2:]]
+    return ("{" + ",".join(parts) + "}").encode()
+
+
+def decode_message(topic_key: str, value: bytes | None) -> tuple[str, ...]:
+    """The CSV fields of one message, numbers as the text they were sent with."""
+    if value is None:
+        raise RowError("empty message")
+    try:
+        # parse_float/int=str keep each number's exact text ("45.30" stays "45.30").
+        doc = json.loads(value, parse_float=str, parse_int=str)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RowError(f"not JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+    if not isinstance(doc, dict):
+        raise RowError("not a JSON object")
+    names = TOPIC_FIELDS[topic_key]
+    missing = [n for n in names if n not in doc]
+    if missing:
+        raise RowError(f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    for name in ("ts", "server_id"):
+        if not isinstance(doc[name], str):
+            raise RowError(f"{name} is not a string")
+    stamp_of(doc["ts"])
+    out = [doc["ts"].strip(), server_text(doc["server_id"])]
+    for name in names[2:]:
+        if not isinstance(doc[name], str):  # parse_float/int made numbers text; bools, null are not
+            raise RowError(f"{name} is not a number")
+        out.append(number_text(name, doc[name]))
+    return tuple(out)
+
+
+def csv_line(fields: tuple[str, ...]) -> str:
+    return ",".join(fields) + "\n"

@@ -1,0 +1,93 @@
+"""Where rows come from: the data file (line by line, bad rows reported) or this machine, live."""
+from __future__ import annotations
+
+import csv
+import logging
+import socket
+import time
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.records import COLUMNS, MetricRow, RowError, header_columns, parse_row, server_text
+
+log = logging.getLogger("producer")
+
+
+class DataFileError(Exception):
+    """The data file as a whole cannot be read."""
+
+
+def file_rows(path: Path):
+    """Yield (line number, MetricRow or RowError) for each data line of a CSV data file.
+
+    A UTF-8 byte-order mark, CRLF line ends and a header in any column order are accepted. The
+    first row fixes the ts form; a row in the other form is rejected rather than mixing clocks.
+    """
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataFileError(f"data file {path}: no such file") from None
+    except OSError as exc:
+        raise DataFileError(f"data file {path}: cannot open it ({exc.strerror})") from None
+    with handle:
+        columns = COLUMNS
+        ts_kind = None
+        try:
+            reader = csv.reader(handle)
+            for fields in reader:
+                line_no = reader.line_num
+                if not fields or all(not f.strip() for f in fields):
+                    continue  # blank lines carry nothing
+                if line_no == 1:
+                    named = header_columns(fields)
+                    if named is not None:
+                        columns = named
+                        continue
+                try:
+                    row = parse_row(fields, columns, ts_kind)
+                except RowError as exc:
+                    yield line_no, exc
+                    continue
+                ts_kind = ts_kind or row.stamp.kind
+                yield line_no, row
+        except UnicodeDecodeError as exc:
+            raise DataFileError(f"data file {path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except csv.Error as exc:
+            raise DataFileError(f"data file {path}: not CSV ({exc})") from None
+
+
+class LiveSampler:
+    """Samples this machine with psutil every `interval` seconds, as rows named by its hostname.
+
+    Units: cpu_pct and mem_pct in percent; net_in, net_out and disk_io in kilobytes per second
+    (disk_io counts bytes read plus written) over the last interval.
+    """
+
+    def __init__(self, interval: float, server_id: str | None = None):
+        import psutil  # only the live source needs it
+
+        self.psutil = psutil
+        self.interval = interval
+        self.server_id = server_text(server_id or socket.gethostname().split(".")[0])
+        psutil.cpu_percent(interval=None)  # the first call only primes the counter
+        self._last = (time.monotonic(), psutil.net_io_counters(), psutil.disk_io_counters())
+
+    def sample(self) -> MetricRow:
+        ps = self.psutil
+        now, net, disk = time.monotonic(), ps.net_io_counters(), ps.disk_io_counters()
+        then, net0, disk0 = self._last
+        self._last = (now, net, disk)
+        span = max(now - then, 1e-3)
+        disk_bytes = 0.0
+        if disk is not None and disk0 is not None:
+            disk_bytes = (disk.read_bytes - disk0.read_bytes) + (disk.write_bytes - disk0.write_bytes)
+        fields = [
+            datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            self.server_id,
+            f"{ps.cpu_percent(interval=None):.2f}",
+            f"{ps.virtual_memory().percent:.2f}",
+            f"{max(0, net.bytes_recv - net0.bytes_recv) / 1024 / span:.2f}",
+            f"{max(0, net.bytes_sent - net0.bytes_sent) / 1024 / span:.2f}",
+            f"{max(0.0, disk_bytes) / 1024 / span:.2f}",
+        ]
+        return parse_row(fields)

@@ -1,0 +1,223 @@
+"""The shared shape of both Spark jobs: two metric CSVs -> one windowed, alerted team CSV.
+
+Spark does what must scale with the data: reading the values as FloatType, avg/max per server
+and window, round(), the join and the sort. What a timestamp means and which windows hold it
+comes from the pure core (pipeline.timeline, pipeline.windows): it is computed once per distinct
+ts on the driver and broadcast, so the grid rules exist in one place and are unit-tested there.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from pipeline.config import Config
+from pipeline.timeline import TIME_ONLY, TimestampError, format_seconds, parse_ts, series_start, unwrap
+from pipeline.windows import WindowGrid
+
+log = logging.getLogger("spark-job")
+
+
+class JobError(Exception):
+    """Ends the job with exit code 1 and this one line."""
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    file: str            # the consumer CSV, in output_dir
+    columns: tuple       # its header
+    metric: str          # the column aggregated
+    aggregate: str       # "avg" or "max"
+    out: str             # the output column
+    threshold_key: str   # which config threshold its alert uses
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    suffix: str          # team_<N>_<suffix>.csv
+    first: MetricInput
+    second: MetricInput
+    labels: dict         # (first above, second above) -> alert text
+
+    def output_name(self, team: str) -> str:
+        return f"team_{team}_{self.suffix}.csv"
+
+
+def _check_inputs(cfg: Config, spec: JobSpec) -> list[Path]:
+    paths = []
+    for inp in (spec.first, spec.second):
+        path = cfg.output_dir / inp.file
+        if not path.exists():
+            raise JobError(f"input {path} does not exist: has the consumer run? "
+                           f"(systemctl status monitoring-consumer*, journalctl -u monitoring-consumer*)")
+        with open(path, "rb") as f:
+            header = f.readline().decode(errors="replace").strip()
+            has_rows = bool(f.readline().strip())
+        if header != ",".join(inp.columns):
+            raise JobError(f"input {path} has header {header!r}, expected {','.join(inp.columns)!r}")
+        if not has_rows:
+            raise JobError(f"input {path} has no rows: nothing to analyse yet (has the producer run?)")
+        paths.append(path)
+    return paths
+
+
+def _session(cfg: Config, master: str):
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        raise JobError("Spark needs Java 17 or newer: install a JRE or set JAVA_HOME")
+    from pyspark.sql import SparkSession
+
+    builder = (SparkSession.builder.master(master).appName("monitoring")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.shuffle.partitions", str(cfg.spark.shuffle_partitions))
+               .config("spark.driver.memory", cfg.spark.driver_memory))
+    if master.startswith("local"):
+        # Local mode needs no resolvable hostname: lab and laptop hostnames often are not.
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _read_both(spark, paths, spec: JobSpec):
+    """Both inputs as one frame (file, ts, server_id, v1, v2): one scan, one aggregation later."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    frames = []
+    for n, (path, inp) in enumerate(zip(paths, (spec.first, spec.second))):
+        # FloatType is the contract: values are read as 32-bit floats before avg/max.
+        schema = T.StructType([T.StructField(c, T.StringType() if c in ("ts", "server_id") else T.FloatType())
+                               for c in inp.columns])
+        df = spark.read.csv(str(path), header=True, schema=schema, mode="PERMISSIVE")
+        none = F.lit(None).cast(T.FloatType())
+        frames.append(df.select(F.lit(inp.file).alias("file"), "ts", "server_id",
+                                (F.col(inp.metric) if n == 0 else none).alias("v1"),
+                                (F.col(inp.metric) if n == 1 else none).alias("v2")))
+    return frames[0].unionByName(frames[1])
+
+
+def _timeline(rows, cfg: Config):
+    """Distinct ts of both inputs -> (ts->windows rows, k->window times); bad rows counted and reported."""
+    from pyspark.sql import functions as F
+
+    valid = F.col("server_id").isNotNull() & (F.col("v1").isNotNull() | F.col("v2").isNotNull())
+    tagged = rows.groupBy("file", "ts").agg(F.count(F.lit(1)).alias("n"), F.count(F.when(valid, 1)).alias("good"))
+    stamps, kinds, skipped = {}, set(), {}
+    for row in tagged.collect():
+        bad = row["n"] - row["good"]
+        if row["ts"] is None:
+            bad = row["n"]
+        else:
+            try:
+                stamp = parse_ts(row["ts"].strip())
+                stamps[row["ts"]] = stamp
+                kinds.add(stamp.kind)
+            except TimestampError:
+                bad = row["n"]
+        if bad:
+            skipped[row["file"]] = skipped.get(row["file"], 0) + bad
+    for file, n in sorted(skipped.items()):
+        log.warning("%s: %d rows with a bad ts, server_id or value skipped", file, n)
+    if not stamps:
+        raise JobError("no valid rows in the inputs")
+    if len(kinds) > 1:
+        raise JobError("the inputs mix time-only (HH:MM:SS) and dated (YYYY-MM-DD HH:MM:SS) timestamps")
+    kind = kinds.pop()
+    if kind == TIME_ONLY:
+        start = series_start(s.seconds for s in stamps.values())
+        absolute = {ts: unwrap(s.seconds, start) for ts, s in stamps.items()}
+    else:
+        absolute = {ts: s.seconds for ts, s in stamps.items()}
+    grid = WindowGrid(min(absolute.values()), cfg.window.duration_seconds, cfg.window.slide_seconds)
+    windows = [(ts, list(grid.indices(t))) for ts, t in absolute.items()]
+    last_k = max(k for _, ks in windows for k in ks)
+    times = [(k, format_seconds(grid.start(k), kind), format_seconds(grid.end(k), kind)) for k in range(last_k + 1)]
+    return windows, times
+
+
+def _aggregate(rows, spec: JobSpec, ts_windows):
+    """Per server and window: avg or max of each metric, rounded by Spark's round()."""
+    from pyspark.sql import functions as F
+
+    def agg(inp: MetricInput, col: str):
+        return F.round((F.avg if inp.aggregate == "avg" else F.max)(col), 2).alias(inp.out)
+
+    return (rows.join(F.broadcast(ts_windows), "ts")
+            .where(F.col("server_id").isNotNull() & (F.col("v1").isNotNull() | F.col("v2").isNotNull()))
+            .select("server_id", F.explode("ks").alias("k"), "v1", "v2")
+            .groupBy("server_id", "k")
+            .agg(agg(spec.first, "v1"), agg(spec.second, "v2")))
+
+
+def _alert(spec: JobSpec, cfg: Config, first, second):
+    from pyspark.sql import functions as F
+
+    def above(col, key):
+        # Decided on the written two-decimal value, strictly above; an empty value never is.
+        threshold = Decimal(repr(float(getattr(cfg.thresholds, key))))
+        return F.coalesce(col > F.lit(threshold), F.lit(False))
+
+    a, b = above(first, spec.first.threshold_key), above(second, spec.second.threshold_key)
+    expr = None
+    for (fa, fb), label in spec.labels.items():
+        if not label:
+            continue
+        cond = (a if fa else ~a) & (b if fb else ~b)
+        expr = F.when(cond, label) if expr is None else expr.when(cond, label)
+    return expr  # no branch taken -> null -> an empty field
+
+
+def _write_atomically(df, final: Path) -> None:
+    """Spark writes a folder of part files; the team CSV must be one file that appears whole."""
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        df.write.csv(str(tmp), header=True, nullValue="", lineSep="\n")
+        parts = sorted(tmp.glob("part-*.csv"))
+        if len(parts) != 1:
+            raise JobError(f"Spark wrote {len(parts)} part files to {tmp}, expected one")
+        os.replace(parts[0], final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(cfg: Config, spec: JobSpec, master: str | None = None) -> int:
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    started = time.monotonic()
+    paths = _check_inputs(cfg, spec)
+    master = master or cfg.spark.master
+    final = cfg.output_dir / spec.output_name(cfg.team_number)
+    spark = _session(cfg, master)
+    try:
+        rows = _read_both(spark, paths, spec).cache()
+        windows, times = _timeline(rows, cfg)
+        ts_windows = spark.createDataFrame(windows, T.StructType([
+            T.StructField("ts", T.StringType()), T.StructField("ks", T.ArrayType(T.LongType()))]))
+        window_times = spark.createDataFrame(times, T.StructType([
+            T.StructField("k", T.LongType()), T.StructField("window_start", T.StringType()),
+            T.StructField("window_end", T.StringType())]))
+        # The written value: two decimals, as a decimal (no float noise, no exponent).
+        d1 = F.col(spec.first.out).cast(T.DecimalType(24, 2))
+        d2 = F.col(spec.second.out).cast(T.DecimalType(24, 2))
+        result = (_aggregate(rows, spec, ts_windows)
+                  .join(F.broadcast(window_times), "k")
+                  .select("server_id", "k", "window_start", "window_end",
+                          d1.cast("string").alias(spec.first.out), d2.cast("string").alias(spec.second.out),
+                          _alert(spec, cfg, d1, d2).alias("alert"))
+                  .repartition(1)
+                  .sortWithinPartitions("server_id", "k")
+                  .drop("k"))
+        _write_atomically(result, final)
+    finally:
+        spark.stop()
+    rows = sum(1 for _ in open(final)) - 1
+    log.info("%s wrote %s: %d rows in %.1f s", spec.name, final, rows, time.monotonic() - started)
+    return 0

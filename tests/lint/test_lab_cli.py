@@ -1,0 +1,128 @@
+"""The lab tool's argument handling, root check and config parsing: nothing here needs root or touches the machine."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.lint
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB = os.path.join(REPO, "lab", "lab.py")
+
+# runs lab.py with os.geteuid faked, so the root check is tested the same way as root or not
+FAKE_EUID = (
+    "import os, runpy, sys; euid = int(sys.argv.pop(1)); os.geteuid = lambda: euid; sys.argv[0] = {lab!r}; "
+    "runpy.run_path({lab!r}, run_name='__main__')"
+)
+
+
+def run_lab(args, euid=1000, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-c", FAKE_EUID.format(lab=LAB), str(euid)] + args,
+                          capture_output=True, text=True, env=e, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    spec = importlib.util.spec_from_file_location("lab_tool", LAB)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("args", [["up"], ["down"], ["status"], ["ssh", "broker"], ["restart", "consumer1"]])
+def test_not_root_is_one_line_and_exit_2(args):
+    p = run_lab(args, euid=1000)
+    assert p.returncode == 2
+    assert p.stderr.strip() == "lab: must run as root (it creates network namespaces and containers)"
+    assert p.stdout == ""
+
+
+def test_help_needs_no_root():
+    p = run_lab(["--help"], euid=1000)
+    assert p.returncode == 0
+    for word in ("up", "down", "status", "ssh", "restart"):
+        assert word in p.stdout
+
+
+@pytest.mark.parametrize("args", [[], ["nosuch"], ["ssh"], ["ssh", "nosuchhost"], ["restart"],
+                                  ["restart", "kafka"], ["up", "--bogus"], ["down", "extra"]])
+def test_bad_usage_exits_2(args):
+    p = run_lab(args, euid=1000)
+    assert p.returncode == 2
+    assert "usage:" in p.stderr
+
+
+def test_missing_tools_name_the_package(tmp_path):
+    # as (fake) root with an empty PATH: the first tool `up` looks for is missing, nothing else happens
+    p = run_lab(["up"], euid=0, env={"PATH": str(tmp_path)})
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "systemd-container" in lines[0] and "make lab-deps" in lines[0]
+
+
+def test_restart_accepts_hard_and_outsider(lab):
+    a = lab.parser().parse_args(["restart", "consumer1", "--hard"])
+    assert (a.command, a.host, a.hard) == ("restart", "consumer1", True)
+    assert lab.parser().parse_args(["up", "--with-outsider"]).with_outsider
+    assert lab.parser().parse_args(["ssh", "outsider"]).host == "outsider"
+    a = lab.parser().parse_args(["ssh", "broker", "systemctl", "is-active", "-q", "kafka"])
+    assert a.cmd == ["systemctl", "is-active", "-q", "kafka"]
+
+
+def test_hosts_and_addresses(lab):
+    assert lab.HOSTS == {"producer": "10.213.0.11", "broker": "10.213.0.12",
+                         "consumer1": "10.213.0.13", "consumer2": "10.213.0.14"}
+    assert lab.OUTSIDER == ("outsider", "10.213.0.15")
+    for name in lab.ALL_HOSTS:  # interface names must fit IFNAMSIZ
+        assert len(lab.Host(name).veth) <= 15
+
+
+def test_apt_sources_parsing(lab, tmp_path):
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list").write_text(
+        "# comment\ndeb [arch=amd64] http://mirror.example/debian bookworm main contrib\n"
+        "deb-src http://mirror.example/debian bookworm main\n")
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://other.example/debian/\nSuites: bookworm bookworm-updates\nComponents: main\n\n"
+        "Types: deb\nURIs: http://other.example/debian-security\nSuites: bookworm-security\nComponents: main\n\n"
+        "Types: deb\nEnabled: no\nURIs: http://off.example/debian\nSuites: bookworm\nComponents: main\n")
+    (tmp_path / "sources.list.d" / "thirdparty.list").write_text("deb http://vendor.example/apt cloud-bookworm main\n")
+    (tmp_path / "sources.list.d" / "ignored.list.disabled").write_text("deb http://x.example/debian bookworm main\n")
+    entries = lab.parse_apt_sources(str(tmp_path))
+    assert ("http://mirror.example/debian", "bookworm", ["main", "contrib"]) in entries
+    assert not any("off.example" in u or "x.example" in u for u, _, _ in entries)
+    src = lab.debian_sources(entries, env={})
+    assert src[0][1] == "bookworm"
+    suites = {s for _, s, _ in src}
+    assert suites == {"bookworm", "bookworm-updates", "bookworm-security"}
+    assert not any("vendor.example" in u for u, _, _ in src)
+    # LAB_MIRROR replaces the archive (not the security archive)
+    src = lab.debian_sources(entries, env={"LAB_MIRROR": "http://lab.example/debian/"})
+    assert [u for u, s, _ in src if s == "bookworm"] == ["http://lab.example/debian"]
+    assert [u for u, s, _ in src if s == "bookworm-updates"] == ["http://lab.example/debian"]
+    assert [u for u, s, _ in src if s == "bookworm-security"] == ["http://other.example/debian-security"]
+
+
+def test_no_mirror_is_a_clear_error(lab):
+    with pytest.raises(lab.LabError, match="LAB_MIRROR"):
+        lab.debian_sources([("http://vendor.example/apt", "cloud-bookworm", ["main"])], env={})
+    assert lab.debian_sources([], env={"LAB_MIRROR": "http://lab.example/debian"})[0][0] == \
+        "http://lab.example/debian"
+
+
+def test_inventory_groups(lab, tmp_path, monkeypatch):
+    monkeypatch.setattr(lab, "INVENTORY", str(tmp_path / "inventory.ini"))
+    lab.write_inventory()
+    text = (tmp_path / "inventory.ini").read_text()
+    for name, ip in lab.HOSTS.items():
+        assert f"[{name}]\n{name} ansible_host={ip}\n" in text
+    assert "[consumers:children]\nconsumer1\nconsumer2\n" in text
+    assert "ansible_user=root" in text and f"ansible_ssh_private_key_file={lab.KEY}" in text
+    assert "ansible_python_interpreter=/usr/bin/python3" in text
+    assert "outsider" not in text

@@ -28,7 +28,7 @@ def wait(cfg: Config, role: str, timeout: float, poll: float = 2.0) -> int:
 
     topics = [cfg.topics.name(k) for k in ROLE_TOPICS[role]]
     try:
-        client = KafkaConsumer(**client_options(cfg), enable_auto_commit=False)
+        client = KafkaConsumer(**client_options(cfg), enable_auto_commit=False, allow_auto_create_topics=False)
     except KafkaError as exc:
         raise NotCaughtUp(unreachable_message(cfg, exc)) from None
     deadline = time.monotonic() + timeout

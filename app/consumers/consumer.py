@@ -95,6 +95,7 @@ def run(cfg: Config, role: str) -> int:
             group_id=f"monitoring-{role}",   # offsets are also committed here, for lag tools to see
             enable_auto_commit=False,        # the checkpoint beside the CSVs is the truth
             auto_offset_reset="earliest",
+            allow_auto_create_topics=False,  # topics come from the kafka role, with their partitions
             max_poll_records=cfg.consumer.max_poll_records,
             fetch_max_wait_ms=200,
             max_partition_fetch_bytes=4 * 1024 * 1024,

@@ -110,6 +110,7 @@ def run(cfg: Config, role: str) -> int:
         log.info("%s: reading %d partitions of %s", role, len(partitions), ", ".join(key_of))
 
     bad = dupes = written = 0
+    paused = False
     last_stats = last_commit = time.monotonic()
     tp_by_name = {f"{tp.topic}:{tp.partition}": tp for tp in partitions}
     while partitions and not stop.is_set():
@@ -131,7 +132,11 @@ def run(cfg: Config, role: str) -> int:
             try:
                 w, d = sink.append(fields_by_key, new_offsets)
                 written, dupes = written + w, dupes + d
+                if paused:
+                    paused = False
+                    log.info("writing to %s again; nothing was lost", cfg.output_dir)
             except OSError as exc:
+                paused = True
                 log.error("cannot write %s: %s; consumption paused, nothing committed; retrying in %g s",
                           exc.filename or cfg.output_dir, exc.strerror or exc, RETRY_SECONDS)
                 _seek(consumer, partitions, sink.offsets)

@@ -118,11 +118,21 @@ def test_no_mirror_is_a_clear_error(lab):
 
 def test_inventory_groups(lab, tmp_path, monkeypatch):
     monkeypatch.setattr(lab, "INVENTORY", str(tmp_path / "inventory.ini"))
+    monkeypatch.setattr(lab, "LAB_VARS", str(tmp_path / "lab-vars.yml"))
     lab.write_inventory()
     text = (tmp_path / "inventory.ini").read_text()
     for name, ip in lab.HOSTS.items():
-        assert f"[{name}]\n{name} ansible_host={ip}\n" in text
+        assert f"[{name}]\n{name}-node ansible_host={ip}\n" in text
     assert "[consumers:children]\nconsumer1\nconsumer2\n" in text
     assert "ansible_user=root" in text and f"ansible_ssh_private_key_file={lab.KEY}" in text
     assert "ansible_python_interpreter=/usr/bin/python3" in text
     assert "outsider" not in text
+
+
+def test_lab_vars_point_the_roles_at_local_sources(lab, tmp_path, monkeypatch):
+    monkeypatch.setattr(lab, "INVENTORY", str(tmp_path / "inventory.ini"))
+    monkeypatch.setattr(lab, "LAB_VARS", str(tmp_path / "lab-vars.yml"))
+    lab.write_inventory()
+    text = (tmp_path / "lab-vars.yml").read_text()
+    assert "kafka_archive_src: " in text and "{{ kafka_version }}.tgz" in text
+    assert f'app_wheelhouse_src: "{lab.REPO}/build/wheelhouse"' in text

@@ -1,0 +1,19 @@
+# Deployment with Ansible (site.yml, run-analysis.yml, fetch-results.yml; see docs/deployment.md).
+#
+#   make wheelhouse   build/wheelhouse/: wheels of app/requirements.txt, for app_wheelhouse_src
+#   make lint         ansible-lint (production profile), syntax checks, role specs, template renders
+
+WHEELHOUSE := build/wheelhouse
+
+.PHONY: wheelhouse lint
+wheelhouse: $(WHEELHOUSE)/.built
+
+# A file target: rebuilt only when app/requirements.txt changes. pyspark is a source archive on
+# PyPI (about 450 MB): pip builds its wheel once here, and the hosts install it offline.
+$(WHEELHOUSE)/.built: app/requirements.txt | $(VENV)/.installed
+	mkdir -p $(WHEELHOUSE)
+	$(VENV)/bin/pip wheel --quiet --disable-pip-version-check -r app/requirements.txt -w $(WHEELHOUSE)
+	touch $@
+
+lint: setup
+	$(VPY) -m pytest -q tests/lint

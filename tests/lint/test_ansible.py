@@ -1,0 +1,155 @@
+"""ansible-lint (production profile) and ansible-playbook --syntax-check on the deployment, with the
+.venv's own binaries; and the site play's preflight, which must stop a wrong inventory or variable
+before anything is installed, naming it."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, local_inventory, run, venv_tool
+
+pytestmark = pytest.mark.lint
+
+PLAYBOOKS = ("site.yml", "run-analysis.yml", "fetch-results.yml")
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_syntax_check(playbook):
+    res = run([venv_tool("ansible-playbook"), "--syntax-check", playbook])
+    assert res.returncode == 0, f"ansible-playbook --syntax-check {playbook}:\n{res.stdout}"
+
+
+def test_ansible_lint_production_profile_passes():
+    config = yaml.safe_load((REPO / ".ansible-lint").read_text())
+    assert config.get("profile") == "production", ".ansible-lint must ask for the production profile"
+    res = run([venv_tool("ansible-lint"), "--nocolor"])
+    assert res.returncode == 0, f"ansible-lint failed:\n{res.stdout[-12000:]}"
+    assert "Profile 'production' was required, and it passed" in res.stdout, res.stdout[-3000:]
+
+
+def test_ansible_lint_fails_on_a_bad_playbook(tmp_path):
+    """The lint run above can fail: the same config rejects a sloppy playbook."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text(textwrap.dedent("""\
+        ---
+        - hosts: all
+          tasks:
+            - shell: echo hello
+            - command: "touch /tmp/x"
+        """))
+    res = run([venv_tool("ansible-lint"), "--nocolor", "-c", REPO / ".ansible-lint", bad.name], cwd=tmp_path)
+    assert res.returncode != 0, res.stdout
+    assert "name[" in res.stdout or "fqcn" in res.stdout, res.stdout[-3000:]
+
+
+# ---------------------------------------------------------------------------------------------
+# The preflight plays (playbooks/preflight.yml, the first of site.yml) against a local inventory
+# in check mode: they only read variables and the controller's files, and gather facts.
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def fake_app(tmp_path_factory) -> Path:
+    """An app folder with what the app role's preflight looks for, whether or not app/ is there yet."""
+    app = tmp_path_factory.mktemp("app")
+    (app / "main.py").write_text("")
+    (app / "requirements.txt").write_text((REPO / "app" / "requirements.txt").read_text())
+    return app
+
+
+def preflight(tmp_path: Path, fake_app: Path, *extra: str, brokers: int = 1, producers: int = 1):
+    inventory = local_inventory(tmp_path / "hosts.ini", brokers=brokers, producers=producers)
+    return run([venv_tool("ansible-playbook"), "-i", inventory, "playbooks/preflight.yml", "--check",
+                "-e", f"app_source_dir={fake_app}", *extra])
+
+
+def test_preflight_passes_with_the_defaults(tmp_path, fake_app):
+    res = preflight(tmp_path, fake_app)
+    assert res.returncode == 0, res.stdout[-6000:]
+
+
+@pytest.fixture(scope="module")
+def local_sources(tmp_path_factory) -> tuple[Path, Path]:
+    """A Kafka archive and a wheelhouse on the controller, as the lab hands them over."""
+    sources = tmp_path_factory.mktemp("sources")
+    archive = sources / "kafka_2.13-4.1.1.tgz"
+    archive.write_bytes(b"")
+    wheels = sources / "wheelhouse"
+    wheels.mkdir()
+    for name in ("pyspark-4.3.0-py2.py3-none-any.whl", "kafka_python-3.0.12-py3-none-any.whl"):
+        (wheels / name).write_bytes(b"")
+    return archive, wheels
+
+
+def test_preflight_passes_with_local_sources(tmp_path, fake_app, local_sources):
+    """The controller-side checks run for each host that needs them, whatever host comes first
+    in the play (a run_once there would let the producer's skip stand for the broker)."""
+    archive, wheels = local_sources
+    res = preflight(tmp_path, fake_app, "-e", f"kafka_archive_src={archive}", "-e", f"app_wheelhouse_src={wheels}")
+    assert res.returncode == 0, res.stdout[-6000:]
+
+
+def test_preflight_names_a_wheelhouse_without_pyspark(tmp_path, fake_app, local_sources):
+    _, wheels = local_sources
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "kafka_python-3.0.12-py3-none-any.whl").write_bytes(b"")
+    res = preflight(tmp_path, fake_app, "-e", f"app_wheelhouse_src={partial}")
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert f"spark_wheelhouse_src: no pyspark-*.whl in {partial}" in res.stdout, res.stdout[-4000:]
+
+
+def test_preflight_passes_with_three_brokers(tmp_path, fake_app):
+    res = preflight(tmp_path, fake_app, brokers=3)
+    assert res.returncode == 0, res.stdout[-6000:]
+
+
+BAD = [
+    ({"window": {"duration_seconds": 10, "slide_seconds": 30}}, "window.slide_seconds (30) must not exceed"),
+    ({"thresholds": {"cpu": -1.0, "mem": 85.0, "net_in": 5000.0, "disk_io": 1500.0}}, "thresholds must not be negative"),
+    ({"thresholds": {"cpu": 80.0, "mem": 85.0, "net_in": 5000.0}}, "disk_io"),
+    ({"team_number": "4a"}, "team_number must be a number"),
+    ({"producer": {"source": "kafka", "mode": "fast", "rate": 1, "speedup": 1, "live_interval_seconds": 5}},
+     "value of source must be one of: file, live"),
+    ({"topics": {"cpu": "t", "mem": "t", "net": "n", "disk": "d"}}, "must be four different topics"),
+    ({"kafka_version": "3.9.1"}, "kafka_version must be a 4.x release"),
+    ({"kafka_topic_replication_factor": 3}, "kafka_topic_replication_factor must be between 1 and the number of brokers"),
+    ({"kafka_port": "ninety"}, "kafka_port"),
+    ({"java_min_version": "seventeen"}, "java_min_version"),
+    ({"kafka_archive_src": "/nonexistent/kafka.tgz"}, "kafka_archive_src: no file /nonexistent/kafka.tgz"),
+]
+
+
+@pytest.mark.parametrize(("variables", "message"), BAD, ids=[m.split()[0] for _, m in BAD])
+def test_preflight_names_a_wrong_variable(tmp_path, fake_app, variables, message):
+    res = preflight(tmp_path, fake_app, "-e", json.dumps(variables))
+    assert res.returncode != 0, f"preflight accepted {variables}:\n{res.stdout[-3000:]}"
+    assert message in res.stdout, f"expected {message!r} in:\n{res.stdout[-4000:]}"
+
+
+def test_preflight_checks_the_inventory(tmp_path, fake_app):
+    res = preflight(tmp_path, fake_app, producers=2)
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert "exactly one host in each of the groups producer, consumer1 and consumer2" in res.stdout, res.stdout[-3000:]
+
+
+def test_the_preflight_comes_first_in_site_yml():
+    site = yaml.safe_load((REPO / "site.yml").read_text())
+    order = [entry["ansible.builtin.import_playbook"] for entry in site]
+    assert order[0] == "playbooks/preflight.yml"
+    assert order.index("playbooks/kafka.yml") < order.index("playbooks/app.yml") < order.index("playbooks/services.yml")
+    services = yaml.safe_load((REPO / "playbooks" / "services.yml").read_text())
+    assert [play["hosts"] for play in services] == ["consumers", "producer"], "consumers must start before the producer"
+
+
+@pytest.mark.parametrize("playbook", ["java", "kafka", "app", "services", "verify", "analysis"])
+def test_a_failure_on_one_machine_stops_the_run(playbook):
+    """Without any_errors_fatal a failed host drops out and the others carry on (a consumer
+    deployed against a broker that was never installed, a Spark job on half the data)."""
+    plays = yaml.safe_load((REPO / "playbooks" / f"{playbook}.yml").read_text())
+    for play in plays:
+        assert play.get("any_errors_fatal") is True, f"{playbook}.yml: {play['name']}"

@@ -1,0 +1,214 @@
+"""The templates as Ansible renders them: roles/kafka's server.properties for one and three brokers,
+and templates/config.yaml.j2, from group_vars/all.yml and a local inventory (nothing runs remotely)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, local_inventory, run, venv_tool
+
+pytestmark = pytest.mark.lint
+
+# The config.yaml keys the app reads (app/pipeline/config.py rejects unknown ones).
+CONFIG_KEYS = {
+    "team_number": None,
+    "output_dir": None,
+    "data_file": None,
+    "kafka": {"bootstrap_servers": None},
+    "topics": {"cpu": None, "mem": None, "net": None, "disk": None},
+    "hosts": {"producer": None, "broker": None, "consumer1": None, "consumer2": None},
+    "thresholds": {"cpu": None, "mem": None, "net_in": None, "disk_io": None},
+    "window": {"duration_seconds": None, "slide_seconds": None},
+    "producer": {"source": None, "mode": None, "rate": None, "speedup": None, "live_interval_seconds": None},
+    "spark": {"master": None, "shuffle_partitions": None},
+}
+
+RENDER_PLAYBOOK = """\
+- name: Render server.properties as the kafka role does
+  hosts: broker
+  gather_facts: false
+  tasks:
+    - name: The role's preflight (checks, and each broker's node id and address)
+      ansible.builtin.import_role:
+        name: kafka
+        tasks_from: preflight
+    - name: Render
+      ansible.builtin.template:
+        src: {repo}/roles/kafka/templates/server.properties.j2
+        dest: "{out}/{{{{ inventory_hostname }}}}.properties"
+        mode: "0644"
+      delegate_to: localhost
+
+- name: Render config.yaml as the app role does
+  hosts: producer
+  gather_facts: false
+  tasks:
+    - name: Render
+      ansible.builtin.template:
+        src: {repo}/templates/config.yaml.j2
+        dest: "{out}/config.yaml"
+        mode: "0644"
+      delegate_to: localhost
+"""
+
+
+def render(tmp_path: Path, brokers: int, *extra: str) -> Path:
+    """Run the render playbook against a local inventory with `brokers` broker hosts; the folder
+    of the rendered files. The playbook sits in a folder whose group_vars is the repository's."""
+    work = tmp_path / f"render-{brokers}"
+    out = work / "out"
+    out.mkdir(parents=True)
+    (work / "group_vars").symlink_to(REPO / "group_vars")
+    playbook = work / "render.yml"
+    playbook.write_text(RENDER_PLAYBOOK.format(repo=REPO, out=out))
+    inventory = local_inventory(work / "hosts.ini", brokers=brokers)
+    res = run([venv_tool("ansible-playbook"), "-i", inventory, playbook, "-e", f"repo_dir={REPO}", *extra])
+    assert res.returncode == 0, f"rendering failed:\n{res.stdout[-6000:]}"
+    return out
+
+
+def properties(path: Path) -> dict[str, str]:
+    """key=value lines of a .properties file; a key set twice fails."""
+    found: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        assert sep, f"{path.name}: not a key=value line: {line!r}"
+        assert key not in found, f"{path.name}: {key} is set twice"
+        found[key] = value
+    return found
+
+
+def key_tree(data):
+    """The nested keys of a mapping, values dropped."""
+    if isinstance(data, dict):
+        return {k: key_tree(v) for k, v in data.items()}
+    return None
+
+
+@pytest.fixture(scope="module")
+def one_broker(tmp_path_factory):
+    return render(tmp_path_factory.mktemp("one"), 1)
+
+
+@pytest.fixture(scope="module")
+def three_brokers(tmp_path_factory):
+    return render(tmp_path_factory.mktemp("three"), 3)
+
+
+def test_one_broker_is_its_own_quorum(one_broker):
+    props = properties(one_broker / "kafka1.properties")
+    assert props["process.roles"] == "broker,controller"
+    assert props["node.id"] == "1"
+    assert props["controller.quorum.voters"] == "1@10.99.0.11:9093"
+    assert props["controller.listener.names"] == "CONTROLLER"
+    assert props["listeners"] == "PLAINTEXT://10.99.0.11:9092,CONTROLLER://10.99.0.11:9093"
+    assert props["advertised.listeners"] == "PLAINTEXT://10.99.0.11:9092,CONTROLLER://10.99.0.11:9093"
+    assert props["inter.broker.listener.name"] == "PLAINTEXT"
+    assert props["log.dirs"] == "/var/lib/kafka/data"
+    # One broker: every replication factor is 1, or Kafka's internal topics cannot be created.
+    for key in ("offsets.topic.replication.factor", "transaction.state.log.replication.factor",
+                "default.replication.factor", "transaction.state.log.min.isr"):
+        assert props[key] == "1", key
+    assert not any(k.startswith("zookeeper") for k in props), "KRaft only"
+
+
+def test_three_brokers_share_one_quorum(three_brokers):
+    rendered = {h: properties(three_brokers / f"{h}.properties") for h in ("kafka1", "kafka2", "kafka3")}
+    voters = "1@10.99.0.11:9093,2@10.99.0.12:9093,3@10.99.0.13:9093"
+    for i, (host, props) in enumerate(sorted(rendered.items()), start=1):
+        address = f"10.99.0.{10 + i}"
+        assert props["node.id"] == str(i), host
+        assert props["controller.quorum.voters"] == voters, host
+        assert props["listeners"] == f"PLAINTEXT://{address}:9092,CONTROLLER://{address}:9093", host
+        assert props["advertised.listeners"].startswith(f"PLAINTEXT://{address}:9092"), host
+        assert props["offsets.topic.replication.factor"] == "3", host
+        assert props["default.replication.factor"] == "3", host
+        assert props["transaction.state.log.min.isr"] == "2", host
+
+
+def test_three_brokers_are_the_bootstrap_servers(three_brokers):
+    config = yaml.safe_load((three_brokers / "config.yaml").read_text())
+    assert config["kafka"]["bootstrap_servers"] == ["10.99.0.11:9092", "10.99.0.12:9092", "10.99.0.13:9092"]
+    assert config["hosts"]["broker"] == "10.99.0.11"
+
+
+def test_config_yaml_has_exactly_the_apps_keys(one_broker):
+    config = yaml.safe_load((one_broker / "config.yaml").read_text())
+    assert key_tree(config) == CONFIG_KEYS
+    assert config["team_number"] == 42
+    assert config["output_dir"] == "/var/lib/monitoring/output"
+    assert config["data_file"] == "/opt/monitoring/app/data/sample_data.csv"
+    assert config["kafka"]["bootstrap_servers"] == ["10.99.0.11:9092"]
+    assert config["hosts"] == {"producer": "10.99.0.1", "broker": "10.99.0.11",
+                               "consumer1": "10.99.0.21", "consumer2": "10.99.0.22"}
+    assert config["topics"] == {"cpu": "topic-cpu", "mem": "topic-mem", "net": "topic-net", "disk": "topic-disk"}
+    assert config["thresholds"] == {"cpu": 80.0, "mem": 85.0, "net_in": 5000.0, "disk_io": 1500.0}
+    assert config["window"] == {"duration_seconds": 30, "slide_seconds": 10}
+    assert config["producer"]["source"] == "file"
+    assert config["spark"] == {"master": "local[*]", "shuffle_partitions": 4}
+
+
+def test_config_yaml_keys_are_those_of_the_apps_example(one_broker):
+    example = REPO / "app" / "config" / "config.yaml"
+    if not example.exists():
+        pytest.skip("no app/config/config.yaml yet")
+    wanted = key_tree(yaml.safe_load(example.read_text()))
+    rendered = key_tree(yaml.safe_load((one_broker / "config.yaml").read_text()))
+    # The example also shows optional sections with their defaults; all that is rendered must be in it.
+    for section, keys in rendered.items():
+        assert section in wanted, f"config.yaml.j2 renders {section}, which the app's example lacks"
+        if isinstance(keys, dict):
+            assert set(keys) <= set(wanted[section]), f"{section}: {set(keys) - set(wanted[section])} unknown"
+
+
+def test_a_string_team_number_is_kept_as_written(tmp_path):
+    out = render(tmp_path, 1, "-e", json.dumps({"team_number": "04", "producer": {
+        "source": "live", "mode": "rate", "rate": 250, "speedup": 2, "live_interval_seconds": 1}}))
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["team_number"] == "04"
+    assert config["producer"] == {"source": "live", "mode": "rate", "rate": 250, "speedup": 2.0,
+                                  "live_interval_seconds": 1}
+
+
+def test_the_app_accepts_the_rendered_config(tmp_path):
+    """The app's own check-config (the one the app role validates with) on the rendered file."""
+    main = REPO / "app" / "main.py"
+    if not main.exists():
+        pytest.skip("no app/main.py yet")
+    out = render(tmp_path, 3)
+    python = REPO / ".venv" / "bin" / "python"
+    res = run([python, main, "--config", out / "config.yaml", "check-config"])
+    assert res.returncode == 0, res.stdout
+
+
+def test_a_broken_template_fails_the_render(tmp_path):
+    """The harness itself: an undefined variable in the template makes the render fail."""
+    work = tmp_path / "broken"
+    work.mkdir()
+    (work / "group_vars").symlink_to(REPO / "group_vars")
+    template = work / "bad.j2"
+    template.write_text("x={{ kafka_no_such_variable }}\n")
+    playbook = work / "bad.yml"
+    playbook.write_text(textwrap.dedent(f"""\
+        - name: Render a broken template
+          hosts: broker
+          gather_facts: false
+          tasks:
+            - name: Render
+              ansible.builtin.template:
+                src: {template}
+                dest: {work}/bad.out
+                mode: "0644"
+              delegate_to: localhost
+        """))
+    res = run([venv_tool("ansible-playbook"), "-i", local_inventory(work / "hosts.ini"), playbook])
+    assert res.returncode != 0
+    assert "kafka_no_such_variable" in res.stdout

@@ -157,7 +157,9 @@ def cli(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # kafka-python logs every retry while a broker restarts (dozens of lines a second); the app's own
+    # lines say what matters. --log-level DEBUG shows them all.
+    logging.getLogger("kafka").setLevel(logging.DEBUG if args.log_level == "DEBUG" else logging.CRITICAL)
     logging.getLogger("py4j").setLevel(logging.WARNING)
     try:
         return _dispatch(args)

@@ -1,0 +1,130 @@
+"""The deployment on the four-host lab: lab up, site.yml, checks; the lab comes down whatever happens.
+
+Needs root (containers, namespaces) and `make lab-deps kafka-dist wheelhouse`; `make test` does both.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.pipeline import SAMPLE, expected_consumer_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+INVENTORY = ROOT / ".lab" / "inventory.ini"
+LAB_VARS = ROOT / ".lab" / "lab-vars.yml"
+HOSTS = ("producer", "broker", "consumer1", "consumer2")
+OUTPUT = "/var/lib/monitoring/output"
+CONSUMER_FILES = {"consumer1": ("cpu_data.csv", "mem_data.csv"), "consumer2": ("net_data.csv", "disk_data.csv")}
+UNITS = {"producer": ["monitoring-producer"], "broker": ["kafka"], "consumer1": ["monitoring-consumer1"],
+         "consumer2": ["monitoring-consumer2"]}
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def lab(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+    res = subprocess.run([sys.executable, str(ROOT / "lab" / "lab.py"), *args], capture_output=True, text=True,
+                         timeout=timeout, cwd=ROOT)
+    if check and res.returncode != 0:
+        raise AssertionError(f"lab {' '.join(args)} failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    return res
+
+
+def on(host: str, command: str, timeout: float = 120, check: bool = True) -> str:
+    """Run a shell command on a lab host as root; its stdout."""
+    res = lab("ssh", host, command, timeout=timeout, check=False)
+    if check and res.returncode != 0:
+        raise AssertionError(f"on {host}: {command!r} exited {res.returncode}:\n{res.stdout[-2000:]}{res.stderr[-2000:]}")
+    return res.stdout
+
+
+def playbook(name: str, *extra: str, timeout: float = 1800) -> tuple[subprocess.CompletedProcess, float]:
+    env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+    started = time.monotonic()
+    res = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(INVENTORY), "-e", f"@{LAB_VARS}", name,
+                          *extra], capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+    return res, time.monotonic() - started
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP counters per host."""
+    found = {}
+    for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M):
+        found[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counters)}
+    return found
+
+
+def journals() -> str:
+    parts = []
+    for host, units in UNITS.items():
+        for unit in units:
+            out = on(host, f"systemctl --no-pager status {unit} | head -5; journalctl --no-pager -n 40 -u {unit}",
+                     check=False)
+            parts.append(f"--- {host}: {unit}\n{out}")
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="session")
+def lab_hosts():
+    if os.geteuid() != 0:
+        pytest.fail("the end-to-end tests need root (the lab makes containers and network namespaces): "
+                    "run make test as root")
+    lab("down", "--purge", check=False)   # fresh hosts: the deployment starts from nothing
+    lab("up", timeout=900)
+    try:
+        yield HOSTS
+    finally:
+        lab("down", timeout=300, check=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "lab_hosts" in item.fixturenames and call.when == "call":
+        try:
+            report.sections.append(("journals of the lab's units", journals()))
+        except Exception as exc:  # the lab itself may be what failed
+            report.sections.append(("journals of the lab's units", f"could not read them: {exc}"))
+
+
+@pytest.fixture(scope="session")
+def deployed(lab_hosts):
+    """site.yml on the fresh lab, once for the session."""
+    res, took = playbook("site.yml")
+    assert res.returncode == 0, f"site.yml failed after {took:.0f} s:\n{res.stdout[-6000:]}\n{res.stderr[-2000:]}"
+    print(f"site.yml from scratch: {took:.0f} s")
+    return res
+
+
+def csv_rows_on(host: str, name: str) -> list[tuple]:
+    text = on(host, f"cat {OUTPUT}/{name}")
+    assert text.endswith("\n"), f"{host}:{name} ends in a torn line"
+    return [tuple(r) for r in list(csv.reader(io.StringIO(text)))[1:]]
+
+
+def assert_consumer_csvs_exact(*data_files: Path) -> None:
+    """The consumers' CSVs on the lab hold every row of these data files exactly once, and nothing else."""
+    expected: dict[str, set] = {}
+    for data in data_files or (SAMPLE,):
+        for name, rows in expected_consumer_rows(data).items():
+            expected.setdefault(name, set()).update(rows)
+    for host, names in CONSUMER_FILES.items():
+        for name in names:
+            rows = csv_rows_on(host, name)
+            assert len(rows) == len(set(rows)), f"{host}:{name} has {len(rows) - len(set(rows))} duplicated rows"
+            assert set(rows) == expected[name], f"{host}:{name}: {len(expected[name] - set(rows))} rows missing, " \
+                                                f"{len(set(rows) - expected[name])} unexpected"

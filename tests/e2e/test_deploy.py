@@ -1,0 +1,69 @@
+"""site.yml from scratch on four fresh hosts, then everything a team relies on, in order."""
+import pytest
+
+from tests.support import reference
+from tests.support.pipeline import SAMPLE
+
+from .conftest import HOSTS, ROOT, UNITS, assert_consumer_csvs_exact, on, playbook, recap
+
+
+
+
+def test_site_yml_deploys_from_scratch(deployed):
+    counters = recap(deployed.stdout)
+    assert {f"{h}-node" for h in HOSTS} <= set(counters), deployed.stdout[-2000:]
+    assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in counters.values())
+
+
+def test_every_unit_is_active_and_enabled(deployed):
+    for host, units in UNITS.items():
+        for unit in units:
+            assert on(host, f"systemctl is-enabled {unit}").strip() == "enabled", f"{host}: {unit} not enabled"
+            assert on(host, f"systemctl is-active {unit}").strip() == "active", f"{host}: {unit} not active"
+
+
+def test_consumer_csvs_hold_every_produced_row_exactly_once(deployed):
+    res, _ = playbook("run-analysis.yml", "--tags", "wait")
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert_consumer_csvs_exact()
+
+
+def test_analysis_and_fetched_team_csvs_equal_the_reference(deployed):
+    res, took = playbook("run-analysis.yml")
+    assert res.returncode == 0, f"run-analysis.yml failed:\n{res.stdout[-6000:]}"
+    print(f"run-analysis.yml: {took:.0f} s")
+    res, _ = playbook("fetch-results.yml")
+    assert res.returncode == 0, f"fetch-results.yml failed:\n{res.stdout[-6000:]}"
+    rows = reference.read_csv_rows(SAMPLE)
+    want_cpu = reference.to_csv_text(reference.CPU_MEM_HEADER, reference.expected_cpu_mem(rows, rows))
+    want_net = reference.to_csv_text(reference.NET_DISK_HEADER, reference.expected_net_disk(rows, rows))
+    assert (ROOT / "results" / "team_42_CPU_MEM.csv").read_text() == want_cpu
+    assert (ROOT / "results" / "team_42_NET_DISK.csv").read_text() == want_net
+    assert "Possible DDoS" in res.stdout and "High CPU + Memory stress" in res.stdout
+
+
+def test_a_second_site_run_changes_nothing(deployed):
+    res, took = playbook("site.yml")
+    assert res.returncode == 0, res.stdout[-4000:]
+    changed = {h: c["changed"] for h, c in recap(res.stdout).items()}
+    assert all(n == 0 for n in changed.values()), f"second run changed: {changed}\n{res.stdout[-6000:]}"
+    print(f"site.yml, second run: {took:.0f} s")
+
+
+def test_check_mode_runs_clean_on_deployed_hosts(deployed):
+    res, _ = playbook("site.yml", "--check")
+    assert res.returncode == 0, res.stdout[-4000:]
+
+
+@pytest.mark.parametrize("host", ["consumer1", "broker", "producer"])
+def test_a_restarted_host_brings_its_services_back(deployed, host):
+    from .conftest import lab
+
+    lab("restart", host, timeout=300)
+    for unit in UNITS[host]:
+        state = on(host, f"for i in $(seq 60); do s=$(systemctl is-active {unit}); "
+                         f"[ \"$s\" = active ] && break; sleep 1; done; echo $s").strip()
+        assert state == "active", f"{host}: {unit} is {state} after a reboot"
+    res, _ = playbook("run-analysis.yml", "--tags", "wait")
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert_consumer_csvs_exact()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, local_inventory, run, venv_tool
+from tests.support.ansible_tools import REPO, local_inventory, run, venv_tool
 
 pytestmark = pytest.mark.lint
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, ROLES
+from tests.support.ansible_tools import REPO, ROLES
 
 pytestmark = pytest.mark.lint
 

@@ -1,4 +1,4 @@
-"""Shared helpers of the deployment's lint tests: paths, the .venv tools, a local inventory."""
+"""Helpers of the deployment's lint tests: paths, the .venv tools, a local inventory."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[2]  # the repository root
 VENV_BIN = REPO / ".venv" / "bin"
 ROLES = ("java", "kafka", "spark", "app", "services")
 

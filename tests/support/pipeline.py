@@ -52,14 +52,14 @@ def run(config: Path | None, role: str, *args: str, timeout: float = 300) -> sub
 class Service:
     """A long-running role (a consumer) in its own process group, its log kept in a file."""
 
-    def __init__(self, config: Path, role: str, log_dir: Path):
-        self.config, self.role = config, role
+    def __init__(self, config: Path, role: str, log_dir: Path, *args: str):
+        self.config, self.role, self.args = config, role, args
         self.log = log_dir / f"{role}.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Service":
         handle = open(self.log, "a")
-        self.proc = subprocess.Popen(command(self.config, self.role), stdout=handle, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(command(self.config, self.role, *self.args), stdout=handle, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         handle.close()
         return self

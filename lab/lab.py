@@ -652,7 +652,9 @@ class Host:
             os.replace(self.console, self.console + ".1")  # the previous boot's console
         cmd = ["systemd-nspawn", "-q", "-b", "-D", self.root, "-M", self.name,
                "--register=no", "--keep-unit", f"--network-namespace-path=/run/netns/{self.netns}",
-               "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=read-only"]
+               "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=read-only",
+               # Firewall rules (nftables) in the host's own network namespace, as on a real machine.
+               "--capability=CAP_NET_ADMIN"]
         with open(self.console, "w") as out:
             out.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {shlex.join(cmd)}\n")
             out.flush()

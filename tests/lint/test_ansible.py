@@ -121,6 +121,13 @@ BAD = [
     ({"kafka_port": "ninety"}, "kafka_port"),
     ({"java_min_version": "seventeen"}, "java_min_version"),
     ({"kafka_archive_src": "/nonexistent/kafka.tgz"}, "kafka_archive_src: no file /nonexistent/kafka.tgz"),
+    ({"kafka_security": "ssl"}, "value of kafka_security must be one of: plaintext, sasl_scram"),
+    ({"kafka_security": "sasl_scram"}, "kafka_sasl_broker_password must be set (from the vault"),
+    ({"kafka_security": "sasl_scram", "vault_kafka_broker_password": "b" * 20, "vault_kafka_producer_password": "p" * 20,
+      "vault_kafka_consumer1_password": "short", "vault_kafka_consumer2_password": "c" * 20},
+     "not so for ['monitoring-consumer1']"),
+    ({"kafka_firewall": True, "kafka_firewall_client_sources": ["broker.example"]},
+     "kafka_firewall: kafka_firewall_client_sources and kafka_firewall_broker_sources must be IP addresses"),
 ]
 
 
@@ -153,3 +160,13 @@ def test_a_failure_on_one_machine_stops_the_run(playbook):
     plays = yaml.safe_load((REPO / "playbooks" / f"{playbook}.yml").read_text())
     for play in plays:
         assert play.get("any_errors_fatal") is True, f"{playbook}.yml: {play['name']}"
+
+
+def test_preflight_passes_with_sasl_and_prints_no_secret(tmp_path, fake_app):
+    secrets = {f"vault_kafka_{who}_password": f"{who}-S3cr3t-{'x' * 12}"
+               for who in ("broker", "producer", "consumer1", "consumer2")}
+    res = preflight(tmp_path, fake_app, "-v", "-e", json.dumps({"kafka_security": "sasl_scram", "kafka_firewall": True,
+                                                                **secrets}))
+    assert res.returncode == 0, res.stdout[-6000:]
+    leaked = [name for name, secret in secrets.items() if secret in res.stdout]
+    assert leaked == [], f"the preflight printed {leaked}"

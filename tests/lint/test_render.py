@@ -4,6 +4,7 @@ and templates/config.yaml.j2, from group_vars/all.yml and a local inventory (not
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -43,15 +44,22 @@ RENDER_PLAYBOOK = """\
         dest: "{out}/{{{{ inventory_hostname }}}}.properties"
         mode: "0644"
       delegate_to: localhost
+    - name: Render the tools' client config and the firewall's rules
+      ansible.builtin.template:
+        src: "{repo}/roles/kafka/templates/{{{{ item }}}}.j2"
+        dest: "{out}/{{{{ inventory_hostname }}}}-{{{{ item }}}}"
+        mode: "0644"
+      loop: [admin.properties, firewall.nft]
+      delegate_to: localhost
 
 - name: Render config.yaml as the app role does
-  hosts: producer
+  hosts: producer:consumers
   gather_facts: false
   tasks:
     - name: Render
       ansible.builtin.template:
         src: {repo}/templates/config.yaml.j2
-        dest: "{out}/config.yaml"
+        dest: "{out}/{{{{ 'config' if 'producer' in group_names else 'config-' ~ inventory_hostname }}}}.yaml"
         mode: "0644"
       delegate_to: localhost
 """
@@ -212,3 +220,106 @@ def test_a_broken_template_fails_the_render(tmp_path):
     res = run([venv_tool("ansible-playbook"), "-i", local_inventory(work / "hosts.ini"), playbook])
     assert res.returncode != 0
     assert "kafka_no_such_variable" in res.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# kafka_security: sasl_scram and kafka_firewall (docs/security.md).
+# ---------------------------------------------------------------------------------------------
+
+SECRETS = {
+    "vault_kafka_broker_password": "broker-secret-0123456789",
+    "vault_kafka_producer_password": "producer-secret-0123456789",
+    "vault_kafka_consumer1_password": "consumer1-secret-0123456789",
+    "vault_kafka_consumer2_password": "consumer2-secret-0123456789",
+}
+
+
+@pytest.fixture(scope="module")
+def sasl_brokers(tmp_path_factory):
+    return render(tmp_path_factory.mktemp("sasl"), 3, "-e", json.dumps({"kafka_security": "sasl_scram", **SECRETS}))
+
+
+def test_plaintext_has_no_security_settings(one_broker):
+    props = properties(one_broker / "kafka1.properties")
+    assert not any(k.startswith(("sasl.", "ssl.", "listener.name.", "authorizer", "super.users")) for k in props)
+    config = yaml.safe_load((one_broker / "config.yaml").read_text())
+    assert config["kafka"] == {"bootstrap_servers": ["10.99.0.11:9092"]}
+
+
+def test_sasl_listeners_are_tls_with_scram_for_clients_and_plain_for_the_brokers(sasl_brokers):
+    props = properties(sasl_brokers / "kafka2.properties")
+    assert props["listeners"] == "CLIENT://10.99.0.12:9092,INTERNAL://10.99.0.12:9094,CONTROLLER://10.99.0.12:9093"
+    assert props["advertised.listeners"].startswith("CLIENT://10.99.0.12:9092,INTERNAL://10.99.0.12:9094")
+    assert props["listener.security.protocol.map"] == "CLIENT:SASL_SSL,INTERNAL:SASL_SSL,CONTROLLER:SASL_SSL"
+    assert props["controller.listener.names"] == "CONTROLLER"
+    assert props["inter.broker.listener.name"] == "INTERNAL"
+    assert props["controller.quorum.voters"] == "1@10.99.0.11:9093,2@10.99.0.12:9093,3@10.99.0.13:9093"
+    # Clients: SCRAM-SHA-512 only; the credentials live in the cluster's metadata.
+    assert props["listener.name.client.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["listener.name.client.scram-sha-512.sasl.jaas.config"] == \
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    # The brokers and controllers: SASL/PLAIN as the broker user, who is the only user PLAIN knows.
+    assert props["sasl.mechanism.inter.broker.protocol"] == "PLAIN"
+    assert props["sasl.mechanism.controller.protocol"] == "PLAIN"
+    password = SECRETS["vault_kafka_broker_password"]
+    for listener in ("internal", "controller"):
+        assert props[f"listener.name.{listener}.sasl.enabled.mechanisms"] == "PLAIN"
+        jaas = props[f"listener.name.{listener}.plain.sasl.jaas.config"]
+        assert jaas == ("org.apache.kafka.common.security.plain.PlainLoginModule required "
+                        f'username="kafka-broker" password="{password}" user_kafka-broker="{password}";')
+    assert props["ssl.keystore.type"] == "PEM" and props["ssl.keystore.location"] == "/etc/kafka/tls/broker.pem"
+    assert props["ssl.truststore.type"] == "PEM" and props["ssl.truststore.location"] == "/etc/kafka/tls/ca.crt"
+    assert props["ssl.endpoint.identification.algorithm"] == "https"
+
+
+def test_sasl_authorizes_with_acls_and_the_broker_user_is_the_only_super_user(sasl_brokers):
+    props = properties(sasl_brokers / "kafka1.properties")
+    assert props["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == "User:kafka-broker"
+
+
+def test_sasl_tools_log_in_as_the_broker_user_on_the_internal_listener(sasl_brokers):
+    admin = properties(sasl_brokers / "kafka1-admin.properties")
+    assert admin["security.protocol"] == "SASL_SSL"
+    assert admin["sasl.mechanism"] == "PLAIN"
+    assert f'password="{SECRETS["vault_kafka_broker_password"]}"' in admin["sasl.jaas.config"]
+    assert admin["ssl.truststore.location"] == "/etc/kafka/tls/ca.crt"
+
+
+def test_sasl_config_yaml_logs_each_machine_in_as_its_own_user(sasl_brokers):
+    want = {"config.yaml": "monitoring-producer", "config-cons1.yaml": "monitoring-consumer1",
+            "config-cons2.yaml": "monitoring-consumer2"}
+    for name, user in want.items():
+        kafka = yaml.safe_load((sasl_brokers / name).read_text())["kafka"]
+        assert kafka == {
+            "bootstrap_servers": ["10.99.0.11:9092", "10.99.0.12:9092", "10.99.0.13:9092"],
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_username": user,
+            "sasl_password_file": "/etc/monitoring/kafka-password",
+            "ssl_cafile": "/etc/monitoring/kafka-ca.crt",
+        }, name
+        # The password itself is never in config.yaml (it is in the 0600 file).
+        assert not any(secret in (sasl_brokers / name).read_text() for secret in SECRETS.values())
+
+
+def test_the_app_accepts_the_sasl_config(sasl_brokers):
+    main = REPO / "app" / "main.py"
+    res = run([REPO / ".venv" / "bin" / "python", main, "--config", sasl_brokers / "config-cons1.yaml", "check-config"])
+    assert res.returncode == 0, res.stdout
+
+
+def test_the_firewall_admits_the_client_port_from_the_inventory_and_the_others_from_the_brokers(sasl_brokers):
+    rules = (sasl_brokers / "kafka1-firewall.nft").read_text()
+    sets = dict(re.findall(r"set (\w+) \{[^}]*?elements = \{ ([^}]*) \}", rules))
+    assert set(sets["client_sources_v4"].split(", ")) == {
+        "10.99.0.1", "10.99.0.11", "10.99.0.12", "10.99.0.13", "10.99.0.21", "10.99.0.22"}
+    assert set(sets["broker_sources_v4"].split(", ")) == {"10.99.0.11", "10.99.0.12", "10.99.0.13"}
+    assert 'iif "lo" accept' in rules
+    assert "tcp dport 9092 ip saddr @client_sources_v4 accept" in rules
+    assert "tcp dport { 9093, 9094 } ip saddr @broker_sources_v4 accept" in rules
+    assert "tcp dport { 9092, 9093, 9094 } counter drop" in rules
+    # Only Kafka's ports: ssh (22) and everything else are left to the machine's own rules.
+    assert " 22" not in rules and "policy accept" in rules
+    assert "delete table inet kafka_firewall" in rules and "flush ruleset" not in rules

@@ -260,7 +260,9 @@ def config_from_mapping(data: Any, path: Path) -> Config:
         live_interval_seconds=p.get("live_interval_seconds", _number, 0.0, True, default=5.0),
         linger_ms=p.get("linger_ms", _whole, 0, default=20),
         batch_size=p.get("batch_size", _whole, 1, default=262_144),
-        compression=p.get("compression", _choice, ("none", "gzip", "lz4", "snappy", "zstd"), default="none"),
+        # gzip: the batches' CRC-32C (pure Python in kafka-python) then covers ~4x fewer bytes, on both
+        # sides; it made the producer ~20% faster on the sample (bench/results.md). zlib is stdlib.
+        compression=p.get("compression", _choice, ("none", "gzip", "lz4", "snappy", "zstd"), default="gzip"),
         progress_seconds=p.get("progress_seconds", _number, 0.0, True, default=10.0),
     )
     p.done()

@@ -74,6 +74,9 @@ def _session(cfg: Config, master: str):
     builder = (SparkSession.builder.master(master).appName("monitoring")
                .config("spark.ui.enabled", "false")
                .config("spark.sql.session.timeZone", "UTC")
+               # Adaptive execution re-plans after every shuffle: on these small, fixed plans it only
+               # adds planning time (bench/results.md).
+               .config("spark.sql.adaptive.enabled", "false")
                .config("spark.sql.shuffle.partitions", str(cfg.spark.shuffle_partitions))
                .config("spark.driver.memory", cfg.spark.driver_memory))
     if master.startswith("local"):
@@ -197,7 +200,9 @@ def run(cfg: Config, spec: JobSpec, master: str | None = None) -> int:
     final = cfg.output_dir / spec.output_name(cfg.team_number)
     spark = _session(cfg, master)
     try:
-        rows = _read_both(spark, paths, spec).cache()
+        # Not cached: building the in-memory cache cost more than reading the CSVs a second time, on
+        # 28,800 rows as on 2,880,000 (bench/results.md).
+        rows = _read_both(spark, paths, spec)
         windows, times = _timeline(rows, cfg)
         ts_windows = spark.createDataFrame(windows, T.StructType([
             T.StructField("ts", T.StringType()), T.StructField("ks", T.ArrayType(T.LongType()))]))
@@ -212,7 +217,7 @@ def run(cfg: Config, spec: JobSpec, master: str | None = None) -> int:
                   .select("server_id", "k", "window_start", "window_end",
                           d1.cast("string").alias(spec.first.out), d2.cast("string").alias(spec.second.out),
                           _alert(spec, cfg, d1, d2).alias("alert"))
-                  .repartition(1)
+                  .coalesce(1)  # one output file; no extra shuffle (the sort below makes the order)
                   .sortWithinPartitions("server_id", "k")
                   .drop("k"))
         _write_atomically(result, final)

@@ -1,0 +1,352 @@
+"""What every part of the bench shares: paths, statistics, the broker, configs, data files, processes.
+
+Nothing here times anything by itself: each part measures with time.monotonic() around what it runs.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app"
+MAIN = APP / "main.py"
+BENCH = ROOT / "bench"
+WORK = BENCH / "work"               # scratch: broker data, configs, CSVs (in .gitignore)
+DATA = WORK / "data"                # generated data files, kept between runs (deterministic)
+SAMPLE = APP / "data" / "sample_data.csv"
+TOPIC_KEYS = ("cpu", "mem", "net", "disk")
+CSV_OF = {"cpu": "cpu_data.csv", "mem": "mem_data.csv", "net": "net_data.csv", "disk": "disk_data.csv"}
+ROLE_KEYS = {"consumer1": ("cpu", "mem"), "consumer2": ("net", "disk")}
+PARTITIONS = 3                      # as the kafka role creates the topics (kafka_topic_partitions: 3)
+
+for p in (str(ROOT), str(APP)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+def summary(values: list[float], digits: int = 3) -> dict:
+    """median, min, max, IQR (q1, q3: the 'inclusive' quartiles) and the runs themselves."""
+    vals = [float(v) for v in values if v is not None]
+    if not vals:
+        return {"n": 0, "median": None, "min": None, "max": None, "q1": None, "q3": None, "runs": []}
+    if len(vals) >= 2:
+        q1, _, q3 = statistics.quantiles(vals, n=4, method="inclusive")
+    else:
+        q1 = q3 = vals[0]
+    r = lambda x: round(x, digits)  # noqa: E731
+    return {"n": len(vals), "median": r(statistics.median(vals)), "min": r(min(vals)), "max": r(max(vals)),
+            "q1": r(q1), "q3": r(q3), "runs": [r(v) for v in vals]}
+
+
+def percentile(sorted_vals: list[float], p: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_vals:
+        return float("nan")
+    k = max(0, min(len(sorted_vals) - 1, int(-(-p * len(sorted_vals) // 100)) - 1))
+    return sorted_vals[k]
+
+
+def load_average() -> dict:
+    out = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    one, five, fifteen = os.getloadavg()
+    return {"uptime": out, "load1": one, "load5": five, "load15": fifteen, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+# --- processes ----------------------------------------------------------------------------------
+
+def app_command(config: Path | None, role: str, *args: str) -> list[str]:
+    return [sys.executable, str(MAIN)] + (["--config", str(config)] if config else []) + [role, *args]
+
+
+def run_timed(cmd: list[str], timeout: float = 900, env: dict | None = None, cwd: Path | None = None):
+    """Run a command to its end; (wall seconds, CompletedProcess). Raises on a non-zero exit."""
+    t0 = time.monotonic()
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd,
+                         stdin=subprocess.DEVNULL)
+    wall = time.monotonic() - t0
+    if res.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd[:6]))} ... exited {res.returncode}:\n"
+                           f"{res.stdout[-2000:]}\n{res.stderr[-3000:]}")
+    return wall, res
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_table() -> dict[int, tuple[int, float]]:
+    """pid -> (ppid, CPU seconds used so far: utime + stime) of every process."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        table[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK)
+    return table
+
+
+def run_measured(cmd: list[str], timeout: float = 900, env: dict | None = None, poll: float = 0.05):
+    """Like run_timed, also the CPU seconds of the whole process tree: (wall, cpu, CompletedProcess).
+
+    The child's own CPU (and that of the descendants it waited for) comes from getrusage; a
+    descendant it never waits for (PySpark's JVM) is read from /proc every `poll` s, its last reading
+    kept, so up to `poll` s of its CPU at the very end can be missed. CPU seconds are far less
+    sensitive than wall time to other work on the machine: the bench reports both.
+    """
+    import resource
+    import threading
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            env=env, text=True)
+    seen: dict[int, float] = {}
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            table = _proc_table()
+            family = {proc.pid}
+            grew = True
+            while grew:
+                grew = False
+                for pid, (ppid, _) in table.items():
+                    if ppid in family and pid not in family:
+                        family.add(pid)
+                        grew = True
+            for pid in family - {proc.pid}:
+                seen[pid] = table[pid][1]
+            done.wait(poll)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    finally:
+        done.set()
+        watcher.join()
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    res = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd[:6]))} ... exited {proc.returncode}:\n"
+                           f"{out[-2000:]}\n{err[-3000:]}")
+    return wall, own + sum(seen.values()), res
+
+
+class Service:
+    """A long-running app role (a consumer) in its own session; ended by its own pid only."""
+
+    def __init__(self, config: Path, role: str, log_path: Path):
+        self.config, self.role, self.log_path = config, role, log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "Service":
+        with open(self.log_path, "ab") as handle:
+            self.proc = subprocess.Popen(app_command(self.config, self.role), stdout=handle,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
+        return self
+
+    def text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until the consumer logs that it reads its partitions (assigned, positioned)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "reading " in self.text() and " partitions of " in self.text():
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.role} exited {self.proc.returncode}:\n{self.text()[-2000:]}")
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.role} not ready after {timeout:g} s:\n{self.text()[-2000:]}")
+
+    def stop(self, timeout: float = 30) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+# --- the broker ---------------------------------------------------------------------------------
+
+class Broker:
+    """The tests' single-node KRaft broker (tests/support/kafka_broker.py), with topic helpers."""
+
+    def __init__(self, work: Path):
+        from tests.support.kafka_broker import KafkaBroker
+
+        self.kafka = KafkaBroker(work)
+        self._n = 0
+
+    def __enter__(self) -> "Broker":
+        self.kafka.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kafka.stop()
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka.bootstrap_servers
+
+    def fresh_prefix(self, what: str) -> str:
+        """Topic names never used before in this broker: each run starts from empty topics."""
+        self._n += 1
+        return f"bench-{what}-{self._n}"
+
+    def create(self, prefix: str, keys=TOPIC_KEYS, partitions: int = PARTITIONS) -> list[str]:
+        names = [f"{prefix}-{k}" for k in keys] if keys else [prefix]
+        self.kafka.create_topics(names, partitions=partitions)
+        return names
+
+    def delete(self, names: list[str]) -> None:
+        """Best effort: keeps the broker's log (and page cache) small between runs."""
+        admin = self.kafka.admin()
+        try:
+            admin.delete_topics(names, timeout_ms=30000)
+        except Exception as exc:  # a leftover topic costs disk only
+            log(f"could not delete topics {names}: {exc}")
+        finally:
+            admin.close()
+
+
+def write_config(folder: Path, bootstrap: str, prefix: str, data_file: Path = SAMPLE, **sections) -> Path:
+    """The app's example config with this broker, these topics, an output folder of its own.
+
+    Only the sections the bench must set are written: producer/consumer/spark tuning stays at the
+    app's defaults (app/pipeline/config.py), so the bench measures what a deployment gets.
+    """
+    import yaml
+
+    data = {
+        "team_number": 42,
+        "output_dir": str(folder / "output"),
+        "data_file": str(data_file),
+        "kafka": {"bootstrap_servers": [bootstrap], "connect_timeout_seconds": 20},
+        "topics": {k: f"{prefix}-{k}" for k in TOPIC_KEYS},
+        "hosts": {"producer": "127.0.0.1", "broker": "127.0.0.1", "consumer1": "127.0.0.1",
+                  "consumer2": "127.0.0.1"},
+        "thresholds": {"cpu": 80.0, "mem": 85.0, "net_in": 5000.0, "disk_io": 1500.0},
+        "window": {"duration_seconds": 30, "slide_seconds": 10},
+    }
+    data.update(sections)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def settings_in_force(config: Path) -> dict:
+    """The producer, consumer and Spark knobs the app reads from this config (defaults included)."""
+    from dataclasses import asdict
+
+    from pipeline.config import load_config
+
+    cfg = load_config(config)
+    return {"producer": asdict(cfg.producer), "consumer": asdict(cfg.consumer), "spark": asdict(cfg.spark)}
+
+
+# --- data files ---------------------------------------------------------------------------------
+
+def generated(servers: int, hours: float = 2.0) -> Path:
+    """`main.py generate --servers N --hours H` once; the file is deterministic, so it is kept."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    out = DATA / f"generated_{servers}servers_{hours:g}h.csv"
+    done = out.with_suffix(".done")
+    if not done.exists():
+        log(f"generating {out.name} (main.py generate --servers {servers} --hours {hours:g})")
+        run_timed(app_command(None, "generate", "--out", str(out), "--servers", str(servers),
+                              "--hours", str(hours)), timeout=1800)
+        done.write_text("ok\n")
+    return out
+
+
+def head_of(path: Path, rows: int) -> Path:
+    """The header and the first `rows` data rows of a data file."""
+    out = DATA / f"{path.stem}_head{rows}.csv"
+    if not out.exists():
+        with open(path) as src, open(out.with_suffix(".tmp"), "w") as dst:
+            for i, line in enumerate(src):
+                if i > rows:
+                    break
+                dst.write(line)
+        os.replace(out.with_suffix(".tmp"), out)
+    return out
+
+
+def data_rows(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f) - 1
+
+
+def mean_message_size(path: Path) -> dict:
+    """Average key and value sizes of the messages the producer makes from a data file."""
+    from pipeline.records import RowError, encode_message
+    from producer.sources import file_rows
+
+    n = key_bytes = value_bytes = 0
+    for _, row in file_rows(path):
+        if isinstance(row, RowError):
+            continue
+        k = len(row.server_id.encode())
+        for key in TOPIC_KEYS:
+            value_bytes += len(encode_message(row, key))
+            key_bytes += k
+            n += 1
+    return {"messages": n, "key": key_bytes / n, "value": value_bytes / n, "record": (key_bytes + value_bytes) / n}
+
+
+_DONE_RE = re.compile(r"done: (\d+) rows read, (\d+) rejected, (\d+) messages acknowledged of (\d+) sent "
+                      r"in ([\d.]+) s")
+_STAMP_RE = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) INFO producer: "
+
+
+def _stamp(stderr: str, what: str) -> float:
+    import datetime
+
+    m = re.search(_STAMP_RE + what, stderr, re.M)
+    if not m:
+        raise RuntimeError(f"no producer log line {what!r}:\n{stderr[-2000:]}")
+    return datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").timestamp() + int(m.group(2)) / 1000
+
+
+def parse_producer_done(stderr: str) -> dict:
+    """The producer's own account: rows, messages, and the seconds from its 'publishing' line to its
+    'done' line (log stamps, 1 ms resolution: the 'done' line itself rounds to 0.1 s)."""
+    m = _DONE_RE.search(stderr)
+    if not m:
+        raise RuntimeError(f"no 'done:' line from the producer:\n{stderr[-2000:]}")
+    read, rejected, acked, sent, secs = m.groups()
+    seconds = _stamp(stderr, "done: ") - _stamp(stderr, "publishing ")
+    return {"rows": int(read) - int(rejected), "acked": int(acked), "sent": int(sent),
+            "seconds": max(seconds, 1e-3), "seconds_logged": float(secs)}

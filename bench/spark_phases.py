@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Where a Spark job's time goes: spark-job1's steps, one after the other, each timed.
+
+    python bench/spark_phases.py CONFIG      prints one JSON line: phase -> seconds
+
+It calls the job's own functions from app/spark-jobs/windowed_job.py (_session, _check_inputs,
+_read_both, _timeline, _aggregate, _alert, _write_atomically) in the order run() does, so each
+Spark action is timed apart. The few lines of run() that only build the plan are repeated here; if
+run() changes, change them too (the bench compares the output with the real job's).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "app"), str(ROOT / "app" / "spark-jobs")]
+T0 = time.monotonic()
+
+
+def main(argv) -> int:
+    phases = {}
+    last = [T0]
+
+    def mark(name):
+        now = time.monotonic()
+        phases[name] = round(now - last[0], 3)
+        last[0] = now
+
+    from pipeline.config import load_config
+
+    import spark_job1
+    import windowed_job as w
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    cfg = load_config(argv[0])
+    spec = spark_job1.SPEC
+    mark("python start and imports")
+    spark = w._session(cfg, cfg.spark.master)
+    mark("session start (JVM, SparkContext)")
+    try:
+        paths = w._check_inputs(cfg, spec)
+        rows = w._read_both(spark, paths, spec)
+        mark("read plan (schema, file listing)")
+        windows, times = w._timeline(rows, cfg)
+        mark("action 1: distinct ts collected, timeline on the driver")
+        ts_windows = spark.createDataFrame(windows, T.StructType([
+            T.StructField("ts", T.StringType()), T.StructField("ks", T.ArrayType(T.LongType()))]))
+        window_times = spark.createDataFrame(times, T.StructType([
+            T.StructField("k", T.LongType()), T.StructField("window_start", T.StringType()),
+            T.StructField("window_end", T.StringType())]))
+        d1 = F.col(spec.first.out).cast(T.DecimalType(24, 2))
+        d2 = F.col(spec.second.out).cast(T.DecimalType(24, 2))
+        result = (w._aggregate(rows, spec, ts_windows)
+                  .join(F.broadcast(window_times), "k")
+                  .select("server_id", "k", "window_start", "window_end",
+                          d1.cast("string").alias(spec.first.out), d2.cast("string").alias(spec.second.out),
+                          w._alert(spec, cfg, d1, d2).alias("alert"))
+                  .coalesce(1)
+                  .sortWithinPartitions("server_id", "k")
+                  .drop("k"))
+        mark("plan of the result (createDataFrame of the timeline)")
+        out = cfg.output_dir / ".phases_out.csv"
+        w._write_atomically(result, out)
+        out.unlink()
+        mark("action 2: aggregate, join, sort, write one CSV")
+    finally:
+        spark.stop()
+    mark("session stop")
+    phases["total"] = round(time.monotonic() - T0, 3)
+    print(json.dumps(phases))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

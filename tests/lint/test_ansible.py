@@ -61,8 +61,9 @@ def fake_app(tmp_path_factory) -> Path:
     return app
 
 
-def preflight(tmp_path: Path, fake_app: Path, *extra: str, brokers: int = 1, producers: int = 1):
-    inventory = local_inventory(tmp_path / "hosts.ini", brokers=brokers, producers=producers)
+def preflight(tmp_path: Path, fake_app: Path, *extra: str, brokers: int = 1, producers: int = 1,
+              stray: bool = False):
+    inventory = local_inventory(tmp_path / "hosts.ini", brokers=brokers, producers=producers, stray=stray)
     return run([venv_tool("ansible-playbook"), "-i", inventory, "playbooks/preflight.yml", "--check",
                 "-e", f"app_source_dir={fake_app}", *extra])
 
@@ -136,6 +137,12 @@ def test_preflight_names_a_wrong_variable(tmp_path, fake_app, variables, message
     res = preflight(tmp_path, fake_app, "-e", json.dumps(variables))
     assert res.returncode != 0, f"preflight accepted {variables}:\n{res.stdout[-3000:]}"
     assert message in res.stdout, f"expected {message!r} in:\n{res.stdout[-4000:]}"
+
+
+def test_preflight_names_a_host_in_no_group(tmp_path, fake_app):
+    res = preflight(tmp_path, fake_app, stray=True)
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert "cons3 is in none of the groups producer, broker, consumer1, consumer2" in res.stdout, res.stdout[-3000:]
 
 
 def test_preflight_checks_the_inventory(tmp_path, fake_app):

@@ -50,7 +50,7 @@ def run(argv: list[str], cwd: Path = REPO, timeout: int = 600, **env: str) -> su
     )
 
 
-def local_inventory(path: Path, brokers: int = 1, producers: int = 1) -> Path:
+def local_inventory(path: Path, brokers: int = 1, producers: int = 1, stray: bool = False) -> Path:
     """An inventory of the four groups whose hosts are all this machine (ansible_connection=local),
     with lab-like addresses: Ansible runs nothing remote, the templates see real hostvars."""
     lines = ["[producer]"]
@@ -60,6 +60,8 @@ def local_inventory(path: Path, brokers: int = 1, producers: int = 1) -> Path:
     lines += ["", "[consumer1]", "cons1 ansible_host=10.99.0.21"]
     lines += ["", "[consumer2]", "cons2 ansible_host=10.99.0.22"]
     lines += ["", "[consumers:children]", "consumer1", "consumer2"]
+    if stray:  # a host in no role's group, as a typo in a group name leaves one
+        lines += ["", "[cosumer2]", "cons3 ansible_host=10.99.0.23"]
     lines += ["", "[all:vars]", "ansible_connection=local", f"ansible_python_interpreter={sys.executable}"]
     path.write_text("\n".join(lines) + "\n")
     return path

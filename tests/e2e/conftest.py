@@ -24,6 +24,9 @@ LAB_VARS = ROOT / ".lab" / "lab-vars.yml"
 HOSTS = ("producer", "broker", "consumer1", "consumer2")
 OUTPUT = "/var/lib/monitoring/output"
 CONSUMER_FILES = {"consumer1": ("cpu_data.csv", "mem_data.csv"), "consumer2": ("net_data.csv", "disk_data.csv")}
+# Every data file the lab's producer has streamed this session (fault tests add slices): what the
+# consumers' CSVs and the team CSVs must reflect, whichever tests ran before.
+STREAMED: list = [SAMPLE]
 UNITS = {"producer": ["monitoring-producer"], "broker": ["kafka"], "consumer1": ["monitoring-consumer1"],
          "consumer2": ["monitoring-consumer2"]}
 
@@ -119,7 +122,7 @@ def csv_rows_on(host: str, name: str) -> list[tuple]:
 def assert_consumer_csvs_exact(*data_files: Path) -> None:
     """The consumers' CSVs on the lab hold every row of these data files exactly once, and nothing else."""
     expected: dict[str, set] = {}
-    for data in data_files or (SAMPLE,):
+    for data in data_files or STREAMED:
         for name, rows in expected_consumer_rows(data).items():
             expected.setdefault(name, set()).update(rows)
     for host, names in CONSUMER_FILES.items():
@@ -128,3 +131,12 @@ def assert_consumer_csvs_exact(*data_files: Path) -> None:
             assert len(rows) == len(set(rows)), f"{host}:{name} has {len(rows) - len(set(rows))} duplicated rows"
             assert set(rows) == expected[name], f"{host}:{name}: {len(expected[name] - set(rows))} rows missing, " \
                                                 f"{len(set(rows) - expected[name])} unexpected"
+
+
+def expected_team_csvs() -> tuple[str, str]:
+    """The exact text of both team CSVs for everything streamed so far (tests/support/reference.py)."""
+    from tests.support import reference
+
+    rows = [row for data in STREAMED for row in reference.read_csv_rows(data)]
+    return (reference.to_csv_text(reference.CPU_MEM_HEADER, reference.expected_cpu_mem(rows, rows)),
+            reference.to_csv_text(reference.NET_DISK_HEADER, reference.expected_net_disk(rows, rows)))

@@ -1,10 +1,7 @@
 """site.yml from scratch on four fresh hosts, then everything a team relies on, in order."""
 import pytest
 
-from tests.support import reference
-from tests.support.pipeline import SAMPLE
-
-from .conftest import HOSTS, ROOT, UNITS, assert_consumer_csvs_exact, on, playbook, recap
+from .conftest import HOSTS, ROOT, UNITS, assert_consumer_csvs_exact, expected_team_csvs, on, playbook, recap
 
 
 
@@ -34,9 +31,7 @@ def test_analysis_and_fetched_team_csvs_equal_the_reference(deployed):
     print(f"run-analysis.yml: {took:.0f} s")
     res, _ = playbook("fetch-results.yml")
     assert res.returncode == 0, f"fetch-results.yml failed:\n{res.stdout[-6000:]}"
-    rows = reference.read_csv_rows(SAMPLE)
-    want_cpu = reference.to_csv_text(reference.CPU_MEM_HEADER, reference.expected_cpu_mem(rows, rows))
-    want_net = reference.to_csv_text(reference.NET_DISK_HEADER, reference.expected_net_disk(rows, rows))
+    want_cpu, want_net = expected_team_csvs()
     assert (ROOT / "results" / "team_42_CPU_MEM.csv").read_text() == want_cpu
     assert (ROOT / "results" / "team_42_NET_DISK.csv").read_text() == want_net
     assert "Possible DDoS" in res.stdout and "High CPU + Memory stress" in res.stdout

@@ -18,10 +18,7 @@ import sys
 
 import pytest
 
-from tests.support import reference
-from tests.support.pipeline import SAMPLE
-
-from .conftest import ROOT, assert_consumer_csvs_exact, lab, on, playbook, recap
+from .conftest import ROOT, assert_consumer_csvs_exact, expected_team_csvs, lab, on, playbook, recap
 
 BROKER = "10.213.0.12"
 PORTS = {"client": 9092, "controller": 9093, "internal": 9094}
@@ -174,11 +171,9 @@ def test_the_analysis_runs_and_equals_the_reference(secured):
     print(f"run-analysis.yml with sasl_scram: {took:.0f} s")
     res, _ = secured_playbook("fetch-results.yml")
     assert res.returncode == 0, res.stdout[-6000:]
-    rows = reference.read_csv_rows(SAMPLE)
-    assert (ROOT / "results" / "team_42_CPU_MEM.csv").read_text() == \
-        reference.to_csv_text(reference.CPU_MEM_HEADER, reference.expected_cpu_mem(rows, rows))
-    assert (ROOT / "results" / "team_42_NET_DISK.csv").read_text() == \
-        reference.to_csv_text(reference.NET_DISK_HEADER, reference.expected_net_disk(rows, rows))
+    want_cpu, want_net = expected_team_csvs()
+    assert (ROOT / "results" / "team_42_CPU_MEM.csv").read_text() == want_cpu
+    assert (ROOT / "results" / "team_42_NET_DISK.csv").read_text() == want_net
 
 
 def test_each_role_may_do_what_it_needs(secured):

@@ -33,8 +33,6 @@ def main(argv) -> int:
 
     import spark_job1
     import windowed_job as w
-    from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
     cfg = load_config(argv[0])
     spec = spark_job1.SPEC
@@ -47,21 +45,7 @@ def main(argv) -> int:
         mark("read plan (schema, file listing)")
         windows, times = w._timeline(rows, cfg)
         mark("action 1: distinct ts collected, timeline on the driver")
-        ts_windows = spark.createDataFrame(windows, T.StructType([
-            T.StructField("ts", T.StringType()), T.StructField("ks", T.ArrayType(T.LongType()))]))
-        window_times = spark.createDataFrame(times, T.StructType([
-            T.StructField("k", T.LongType()), T.StructField("window_start", T.StringType()),
-            T.StructField("window_end", T.StringType())]))
-        d1 = F.col(spec.first.out).cast(T.DecimalType(24, 2))
-        d2 = F.col(spec.second.out).cast(T.DecimalType(24, 2))
-        result = (w._aggregate(rows, spec, ts_windows)
-                  .join(F.broadcast(window_times), "k")
-                  .select("server_id", "k", "window_start", "window_end",
-                          d1.cast("string").alias(spec.first.out), d2.cast("string").alias(spec.second.out),
-                          w._alert(spec, cfg, d1, d2).alias("alert"))
-                  .coalesce(1)
-                  .sortWithinPartitions("server_id", "k")
-                  .drop("k"))
+        result = w._result_plan(spark, rows, spec, cfg, windows, times)
         mark("plan of the result (createDataFrame of the timeline)")
         out = cfg.output_dir / ".phases_out.csv"
         w._write_atomically(result, out)

@@ -91,6 +91,3 @@ def rows(spec: Spec = Spec()):
 def header() -> tuple:
     return COLUMNS
 
-
-def is_time_only(spec: Spec) -> bool:
-    return parse_ts(spec.start).kind == TIME_ONLY

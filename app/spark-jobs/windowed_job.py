@@ -176,6 +176,29 @@ def _alert(spec: JobSpec, cfg: Config, first, second):
     return expr  # no branch taken -> null -> an empty field
 
 
+def _result_plan(spark, rows, spec: JobSpec, cfg: Config, windows, times):
+    """The team CSV's rows, in order: aggregates per window, their times, the written values, alerts."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    ts_windows = spark.createDataFrame(windows, T.StructType([
+        T.StructField("ts", T.StringType()), T.StructField("ks", T.ArrayType(T.LongType()))]))
+    window_times = spark.createDataFrame(times, T.StructType([
+        T.StructField("k", T.LongType()), T.StructField("window_start", T.StringType()),
+        T.StructField("window_end", T.StringType())]))
+    # The written value: two decimals, as a decimal (no float noise, no exponent).
+    d1 = F.col(spec.first.out).cast(T.DecimalType(24, 2))
+    d2 = F.col(spec.second.out).cast(T.DecimalType(24, 2))
+    return (_aggregate(rows, spec, ts_windows)
+            .join(F.broadcast(window_times), "k")
+            .select("server_id", "k", "window_start", "window_end",
+                    d1.cast("string").alias(spec.first.out), d2.cast("string").alias(spec.second.out),
+                    _alert(spec, cfg, d1, d2).alias("alert"))
+            .coalesce(1)  # one output file; no extra shuffle (the sort below makes the order)
+            .sortWithinPartitions("server_id", "k")
+            .drop("k"))
+
+
 def _write_atomically(df, final: Path) -> None:
     """Spark writes a folder of part files; the team CSV must be one file that appears whole."""
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
@@ -191,9 +214,6 @@ def _write_atomically(df, final: Path) -> None:
 
 
 def run(cfg: Config, spec: JobSpec, master: str | None = None) -> int:
-    from pyspark.sql import functions as F
-    from pyspark.sql import types as T
-
     started = time.monotonic()
     paths = _check_inputs(cfg, spec)
     master = master or cfg.spark.master
@@ -204,22 +224,7 @@ def run(cfg: Config, spec: JobSpec, master: str | None = None) -> int:
         # 28,800 rows as on 2,880,000 (bench/results.md).
         rows = _read_both(spark, paths, spec)
         windows, times = _timeline(rows, cfg)
-        ts_windows = spark.createDataFrame(windows, T.StructType([
-            T.StructField("ts", T.StringType()), T.StructField("ks", T.ArrayType(T.LongType()))]))
-        window_times = spark.createDataFrame(times, T.StructType([
-            T.StructField("k", T.LongType()), T.StructField("window_start", T.StringType()),
-            T.StructField("window_end", T.StringType())]))
-        # The written value: two decimals, as a decimal (no float noise, no exponent).
-        d1 = F.col(spec.first.out).cast(T.DecimalType(24, 2))
-        d2 = F.col(spec.second.out).cast(T.DecimalType(24, 2))
-        result = (_aggregate(rows, spec, ts_windows)
-                  .join(F.broadcast(window_times), "k")
-                  .select("server_id", "k", "window_start", "window_end",
-                          d1.cast("string").alias(spec.first.out), d2.cast("string").alias(spec.second.out),
-                          _alert(spec, cfg, d1, d2).alias("alert"))
-                  .coalesce(1)  # one output file; no extra shuffle (the sort below makes the order)
-                  .sortWithinPartitions("server_id", "k")
-                  .drop("k"))
+        result = _result_plan(spark, rows, spec, cfg, windows, times)
         _write_atomically(result, final)
     finally:
         spark.stop()

@@ -167,11 +167,20 @@ def spark_section(s: dict, runs: int) -> list[str]:
         out.append(f"| {r['job']} | {r['input_rows']:,} | {_n(r['output_rows'])} | {stat(r['wall_s'], 2)} | "
                    f"{r['ratio_to_floor']:.2f} | {r['ratio_to_smallest']:.2f} | {stat(r.get('cpu_s'), 1)} | "
                    f"{r.get('cpu_ratio_to_floor', 0):.2f} | {stat(r['job_log_s'], 1)} |")
+    if s.get("cheapest_jobs"):
+        out += ["", "The cheapest Spark SQL jobs, on the same session and the same 28,800-row input "
+                "(`bench/spark_floor.py WHAT`): what a first action costs in a new JVM, whatever the plan.", "",
+                "| job | wall s | × floor |", "| --- | --- | --- |"]
+        described = {"range-count": "`spark.range(10).count()`",
+                     "csv-count": "read one input CSV (with its schema), count",
+                     "csv-aggregate": "read one input CSV, average per server, write one CSV"}
+        for c in s["cheapest_jobs"]:
+            out.append(f"| {described.get(c['what'], c['what'])} | {stat(c['wall_s'], 2)} | {c['ratio_to_floor']:.2f} |")
     ph = s.get("phases_job1_smallest")
     if ph:
         out += ["", "Where spark-job1's time goes on 28,800 rows (`bench/spark_phases.py`, one run, s): "
                 + "; ".join(f"{k} **{v:.2f}**" for k, v in ph.items()) + "."]
-    out += ["", f"Median [min–max] of {runs} runs (each run: floor, then both jobs on each size). The 28,800-row "
+    out += ["", f"Median [min–max] of {runs} runs (each run: floor, the cheapest jobs, then both jobs on each size). The 28,800-row "
             "outputs were checked equal to `tests/support/reference.py` in the first run.", "",
             "![Spark time against input rows](spark_scaling.png)"]
     return out

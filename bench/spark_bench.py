@@ -6,7 +6,8 @@ parse_row, its topic's fields written with the consumers' csv_line: the bytes th
 write, in file order), not through Kafka. Kept in bench/work/spark between benches.
 
 Each run, in this order: the floor (bench/spark_floor.py: the job's own SparkSession started and
-stopped), then spark-job1 and spark-job2 (`main.py --config X spark-job1`) on each size, smallest
+stopped), the cheapest Spark SQL jobs on the same session (spark_floor.py range-count, csv-count,
+csv-aggregate: what any first action costs in a new JVM), then spark-job1 and spark-job2 (`main.py --config X spark-job1`) on each size, smallest
 first. Times are the whole process's wall time, what a user waits for (the job's own log line, from
 its start to the written file, is kept too), and the CPU seconds of the process tree (Python and
 the JVM), which other work on a shared machine distorts much less. The 28,800-row outputs are compared with
@@ -23,6 +24,7 @@ from common import (CSV_OF, ROOT, TOPIC_KEYS, app_command, generated, log, run_m
                     write_config)
 
 JOBS = ("spark-job1", "spark-job2")
+CHEAPEST = ("range-count", "csv-count", "csv-aggregate")  # bench/spark_floor.py
 OUTPUT_NAME = {"spark-job1": "team_42_CPU_MEM.csv", "spark-job2": "team_42_NET_DISK.csv"}
 _JOB_LOG = re.compile(r"wrote .*: (\d+) rows in ([\d.]+) s")
 
@@ -94,6 +96,7 @@ def run(work: Path, runs: int, sizes=(20, 200, 2000)) -> dict:
     settings = settings_in_force(inputs[sizes[0]][1])["spark"]
     floor_cfg = inputs[sizes[0]][1]
     floor, floor_cpu = [], []
+    cheapest = {what: [] for what in CHEAPEST}
     walls, cpus, own = ({(s, j): [] for s in sizes for j in JOBS} for _ in range(3))
     out_rows = {}
     log(f"spark: floor + {len(JOBS)} jobs x {len(sizes)} sizes ({', '.join(str(inputs[s][0]) for s in sizes)} rows),"
@@ -104,6 +107,11 @@ def run(work: Path, runs: int, sizes=(20, 200, 2000)) -> dict:
         floor.append(wall)
         floor_cpu.append(cpu)
         line = [f"floor {wall:.1f} s"]
+        for what in CHEAPEST:
+            wall, _, _ = run_measured([sys.executable, str(ROOT / "bench" / "spark_floor.py"), str(floor_cfg), what],
+                                      timeout=600)
+            cheapest[what].append(wall)
+            line.append(f"{what} {wall:.1f} s")
         for servers in sizes:
             rows, config = inputs[servers]
             for job in JOBS:
@@ -150,6 +158,9 @@ def run(work: Path, runs: int, sizes=(20, 200, 2000)) -> dict:
             "large_vs_small": last["ratio_to_smallest"], "large_vs_small_target": 4.0,
             "large_vs_small_met": last["ratio_to_smallest"] <= 4.0,
         }
+    cheapest_jobs = [{"what": what, "wall_s": summary(cheapest[what]),
+                      "ratio_to_floor": round(summary(cheapest[what])["median"] / floor_s["median"], 3)}
+                     for what in CHEAPEST]
     return {"settings": settings, "session_options": session_options(), "floor_s": floor_s,
-            "floor_cpu_s": summary(floor_cpu, 2), "jobs": table, "phases_job1_smallest": phases, "targets": targets,
+            "floor_cpu_s": summary(floor_cpu, 2), "cheapest_jobs": cheapest_jobs, "jobs": table, "phases_job1_smallest": phases, "targets": targets,
             "sample_equals_reference": True}

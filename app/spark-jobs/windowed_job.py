@@ -2,8 +2,9 @@
 
 Spark does what must scale with the data: reading the values as FloatType, avg/max per server
 and window, round(), the join and the sort. What a timestamp means and which windows hold it
-comes from the pure core (pipeline.timeline, pipeline.windows): it is computed once per distinct
-ts on the driver and broadcast, so the grid rules exist in one place and are unit-tested there.
+comes from the pure core (pipeline.timeline, pipeline.windows): the driver reads the distinct ts
+from the files, computes their windows once each and broadcasts them, so the grid rules exist in
+one place and are unit-tested there. Spark runs one action: the write of the team CSV.
 """
 from __future__ import annotations
 
@@ -105,54 +106,64 @@ def _read_both(spark, paths, spec: JobSpec):
     return frames[0].unionByName(frames[1])
 
 
-def _timeline(rows, cfg: Config):
-    """Distinct ts of both inputs -> (ts->windows rows, k->window times); bad rows counted and reported."""
-    from pyspark.sql import functions as F
+def _distinct_ts(paths) -> set:
+    """Every distinct ts string of the inputs: the first field of each line, read on the driver.
 
-    valid = F.col("server_id").isNotNull() & (F.col("v1").isNotNull() | F.col("v2").isNotNull())
-    tagged = rows.groupBy("file", "ts").agg(F.count(F.lit(1)).alias("n"), F.count(F.when(valid, 1)).alias("good"))
-    stamps, kinds, skipped = {}, set(), {}
-    for row in tagged.collect():
-        bad = row["n"] - row["good"]
-        if row["ts"] is None:
-            bad = row["n"]
-        else:
-            try:
-                stamp = parse_ts(row["ts"].strip())
-                stamps[row["ts"]] = stamp
-                kinds.add(stamp.kind)
-            except TimestampError:
-                bad = row["n"]
-        if bad:
-            skipped[row["file"]] = skipped.get(row["file"], 0) + bad
-    for file, n in sorted(skipped.items()):
-        log.warning("%s: %d rows with a bad ts, server_id or value skipped", file, n)
-    if not stamps:
+    A plain read of the local files costs about 0.1 s per million lines; a Spark action for the
+    same set cost a fixed 2.5 s more on every input size (bench/analysis.md). The strings are the
+    raw fields, as Spark's CSV reader gives them, so they join with its rows.
+    """
+    stamps = set()
+    for path in paths:
+        with open(path, "rb") as f:
+            f.readline()  # the header, checked by _check_inputs
+            for line in f:
+                stamps.add(line.split(b",", 1)[0].rstrip(b"\r\n"))
+    return {ts.decode("utf-8", errors="replace") for ts in stamps}
+
+
+def _timeline(stamps, cfg: Config):
+    """Distinct ts strings -> (ts->windows rows, k->window times); an unreadable ts is left out."""
+    parsed = {}
+    for ts in stamps:
+        try:
+            parsed[ts] = parse_ts(ts.strip())
+        except TimestampError:
+            pass  # its rows find no window: counted as skipped by the job's observation
+    if not parsed:
         raise JobError("no valid rows in the inputs")
+    kinds = {s.kind for s in parsed.values()}
     if len(kinds) > 1:
         raise JobError("the inputs mix time-only (HH:MM:SS) and dated (YYYY-MM-DD HH:MM:SS) timestamps")
     kind = kinds.pop()
     if kind == TIME_ONLY:
-        start = series_start(s.seconds for s in stamps.values())
-        absolute = {ts: unwrap(s.seconds, start) for ts, s in stamps.items()}
+        start = series_start(s.seconds for s in parsed.values())
+        absolute = {ts: unwrap(s.seconds, start) for ts, s in parsed.items()}
     else:
-        absolute = {ts: s.seconds for ts, s in stamps.items()}
+        absolute = {ts: s.seconds for ts, s in parsed.items()}
     grid = WindowGrid(min(absolute.values()), cfg.window.duration_seconds, cfg.window.slide_seconds)
-    windows = [(ts, list(grid.indices(t))) for ts, t in absolute.items()]
+    windows = [(ts, list(grid.indices(t))) for ts, t in sorted(absolute.items())]
     last_k = max(k for _, ks in windows for k in ks)
     times = [(k, format_seconds(grid.start(k), kind), format_seconds(grid.end(k), kind)) for k in range(last_k + 1)]
     return windows, times
 
 
-def _aggregate(rows, spec: JobSpec, ts_windows):
-    """Per server and window: avg or max of each metric, rounded by Spark's round()."""
+def _aggregate(rows, spec: JobSpec, ts_windows, skipped):
+    """Per server and window: avg or max of each metric, rounded by Spark's round().
+
+    The rows left out (a ts without windows, no server_id, no readable value) are counted per
+    input file into the observation `skipped`, during the same action that writes the result.
+    """
     from pyspark.sql import functions as F
 
     def agg(inp: MetricInput, col: str):
         return F.round((F.avg if inp.aggregate == "avg" else F.max)(col), 2).alias(inp.out)
 
-    return (rows.join(F.broadcast(ts_windows), "ts")
-            .where(F.col("server_id").isNotNull() & (F.col("v1").isNotNull() | F.col("v2").isNotNull()))
+    bad = F.col("ks").isNull() | F.col("server_id").isNull() | (F.col("v1").isNull() & F.col("v2").isNull())
+    return (rows.join(F.broadcast(ts_windows), "ts", "left")
+            .observe(skipped, *[F.count(F.when(bad & (F.col("file") == inp.file), 1)).alias(inp.file)
+                                for inp in (spec.first, spec.second)])
+            .where(~bad)
             .select("server_id", F.explode("ks").alias("k"), "v1", "v2")
             .groupBy("server_id", "k")
             .agg(agg(spec.first, "v1"), agg(spec.second, "v2")))
@@ -176,20 +187,29 @@ def _alert(spec: JobSpec, cfg: Config, first, second):
     return expr  # no branch taken -> null -> an empty field
 
 
-def _result_plan(spark, rows, spec: JobSpec, cfg: Config, windows, times):
+def _sql_str(text: str) -> str:
+    """A Spark SQL string literal (the ts strings passed parse_ts, so they hold no quote anyway)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _values(spark, columns: str, rows):
+    return spark.sql(f"SELECT * FROM VALUES {', '.join('(' + ', '.join(r) + ')' for r in rows)} AS t({columns})")
+
+
+def _result_plan(spark, rows, spec: JobSpec, cfg: Config, windows, times, skipped):
     """The team CSV's rows, in order: aggregates per window, their times, the written values, alerts."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    ts_windows = spark.createDataFrame(windows, T.StructType([
-        T.StructField("ts", T.StringType()), T.StructField("ks", T.ArrayType(T.LongType()))]))
-    window_times = spark.createDataFrame(times, T.StructType([
-        T.StructField("k", T.LongType()), T.StructField("window_start", T.StringType()),
-        T.StructField("window_end", T.StringType())]))
+    # Inline tables (local relations): broadcast without a Spark job, unlike createDataFrame's RDD.
+    ts_windows = _values(spark, "ts, ks", [(_sql_str(ts), f"array({', '.join(f'{k}L' for k in ks)})")
+                                           for ts, ks in windows])
+    window_times = _values(spark, "k, window_start, window_end", [(f"{k}L", _sql_str(a), _sql_str(b))
+                                                                  for k, a, b in times])
     # The written value: two decimals, as a decimal (no float noise, no exponent).
     d1 = F.col(spec.first.out).cast(T.DecimalType(24, 2))
     d2 = F.col(spec.second.out).cast(T.DecimalType(24, 2))
-    return (_aggregate(rows, spec, ts_windows)
+    return (_aggregate(rows, spec, ts_windows, skipped)
             .join(F.broadcast(window_times), "k")
             .select("server_id", "k", "window_start", "window_end",
                     d1.cast("string").alias(spec.first.out), d2.cast("string").alias(spec.second.out),
@@ -218,14 +238,20 @@ def run(cfg: Config, spec: JobSpec, master: str | None = None) -> int:
     paths = _check_inputs(cfg, spec)
     master = master or cfg.spark.master
     final = cfg.output_dir / spec.output_name(cfg.team_number)
+    windows, times = _timeline(_distinct_ts(paths), cfg)
     spark = _session(cfg, master)
     try:
-        # Not cached: building the in-memory cache cost more than reading the CSVs a second time, on
-        # 28,800 rows as on 2,880,000 (bench/results.md).
+        from pyspark.sql import Observation
+
+        skipped = Observation("skipped")
+        # One Spark action: every action on a fresh JVM pays about 2.5 s of fixed cost. Not cached:
+        # the cache cost more than it saved, on 28,800 rows as on 2,880,000 (bench/results.md).
         rows = _read_both(spark, paths, spec)
-        windows, times = _timeline(rows, cfg)
-        result = _result_plan(spark, rows, spec, cfg, windows, times)
+        result = _result_plan(spark, rows, spec, cfg, windows, times, skipped)
         _write_atomically(result, final)
+        for file, n in sorted(skipped.get.items()):
+            if n:
+                log.warning("%s: %d rows with a bad ts, server_id or value skipped", file, n)
     finally:
         spark.stop()
     rows = sum(1 for _ in open(final)) - 1

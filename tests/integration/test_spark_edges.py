@@ -51,6 +51,26 @@ def test_dated_timestamps_and_maxima(folder):
     assert "s1,2026-03-01 23:59:59,2026-03-02 00:00:29,5000.01,1500.00,Possible DDoS" in got
 
 
+def test_bad_rows_are_counted_per_file_and_left_out(folder):
+    """A consumer CSV edited by hand: rows with a bad ts, no server_id or no readable value."""
+    config = write_config(folder, "127.0.0.1:9", "unused")
+    out = folder / "output"
+    good_cpu = ["10:00:00,s1,10.00", "10:00:05,s1,20.00", "10:00:10,s2,30.00"]
+    good_mem = ["10:00:00,s1,40.00", "10:00:10,s2,50.00"]
+    write(out / "cpu_data.csv", "ts,server_id,cpu_pct",
+          good_cpu + ["25:00:00,s1,99.00", "10:00:05,,99.00", "nonsense,s1,1.00", ",s1,1.00"])
+    write(out / "mem_data.csv", "ts,server_id,mem_pct", good_mem + ["10:00:05,s1,lots"])
+    res = run(config, "spark-job1")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "cpu_data.csv: 4 rows with a bad ts, server_id or value skipped" in res.stderr
+    assert "mem_data.csv: 1 rows with a bad ts, server_id or value skipped" in res.stderr
+    got = (out / "team_42_CPU_MEM.csv").read_text()
+    write(out / "cpu_data.csv", "ts,server_id,cpu_pct", good_cpu)
+    write(out / "mem_data.csv", "ts,server_id,mem_pct", good_mem)
+    assert got == reference.expected_cpu_mem_file(str(out))
+    assert "99.00" not in got
+
+
 @pytest.mark.parametrize("setup,message", [
     ("none", "cpu_data.csv does not exist"),
     ("header-only", "cpu_data.csv has no rows"),

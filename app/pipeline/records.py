@@ -92,11 +92,16 @@ def header_columns(fields: list[str]) -> tuple[str, ...] | None:
     return None
 
 
+def encode_messages(row: MetricRow) -> dict[str, bytes]:
+    """The JSON value for each topic; numbers go out with the file's own text."""
+    head = f'{{"ts":{json.dumps(row.ts)},"server_id":{json.dumps(row.server_id)}'
+    return {k: (head + "".join(f',"{name}":{row.values[name]}' for name in fields[2:]) + "}").encode()
+            for k, fields in TOPIC_FIELDS.items()}
+
+
 def encode_message(row: MetricRow, topic_key: str) -> bytes:
-    """The JSON value for one topic; numbers go out with the file's own text."""
-    parts = [f'"ts":{json.dumps(row.ts)}', f'"server_id":{json.dumps(row.server_id)}']
-    parts += [f'"{name}":{row.values[name]}' for name in TOPIC_FIELDS[topic_key][2:]]
-    return ("{" + ",".join(parts) + "}").encode()
+    """The JSON value for one topic."""
+    return encode_messages(row)[topic_key]
 
 
 def decode_message(topic_key: str, value: bytes | None) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -84,6 +85,8 @@ class Pipeline:
         self.prefix = broker.fresh_prefix(what)
         self.topics = broker.create(self.prefix)
         self.folder = work / self.prefix
+        # Topic names restart with each bench: an earlier bench's output and checkpoints must go.
+        shutil.rmtree(self.folder, ignore_errors=True)
         self.config = write_config(self.folder, broker.bootstrap, self.prefix, data_file=data_file)
         self.output = self.folder / "output"
         self.consumers = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import re
 import pstats
 import sys
 import time
@@ -111,7 +112,8 @@ def main(argv=None) -> int:
         pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(18)
         body = buf.getvalue()
         text.write(body[body.find("   ncalls"):] + "\n")
-    result = text.getvalue()
+    # Paths as the reader's checkout has them: the repository's relative, the libraries' from site-packages.
+    result = re.sub(r"\S*/site-packages/", "site-packages/", text.getvalue().replace(str(ROOT) + "/", ""))
     if args.out:
         Path(args.out).write_text(result)
         import json

@@ -243,5 +243,26 @@ def test_a_second_secured_run_changes_nothing(secured):
     print(f"site.yml with sasl_scram, second run: {took:.0f} s")
 
 
+def test_a_password_changed_in_the_vault_is_set_on_the_broker_and_the_machine(secured):
+    """site.yml sets the new password on the broker and in consumer2's password file; the old one stops working."""
+    old = on("consumer2", "cat /etc/monitoring/kafka-password").strip()
+    new = secrets.token_hex(16)
+    res, _ = secured_playbook("site.yml", "-e", json.dumps({"vault_kafka_consumer2_password": new}))
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert new not in res.stdout + res.stderr
+    changed = {h: c["changed"] for h, c in recap(res.stdout).items()}
+    assert changed["broker-node"] >= 1 and changed["consumer2-node"] >= 1, changed
+    assert changed["consumer1-node"] == 0 and changed["producer-node"] == 0, changed
+    assert probe("consumer2", "read", "topic-disk") == "OK"
+    on("consumer2", f"echo {old} > /root/old-password && "
+                    "sed 's#/etc/monitoring/kafka-password#/root/old-password#' /etc/monitoring/config.yaml > /root/old.yaml")
+    assert probe("consumer2", "read", "topic-disk", "/root/old.yaml").startswith("REFUSED")
+    assert on("consumer2", "systemctl is-active monitoring-consumer2").strip() == "active"
+    # Back to the vault's password: the other tests' state, and a change the other way.
+    res, _ = secured_playbook("site.yml")
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert probe("consumer2", "read", "topic-disk") == "OK"
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v"]))

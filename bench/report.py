@@ -218,13 +218,14 @@ def tuning_section() -> list[str]:
         return []
     items = json.loads(path.read_text())
     out = ["## What was tuned", "",
-           "Before/after figures come from interleaved A/B runs on one broker during tuning (not from this "
-           "bench): producer, the sample, 4 rounds, median [min–max] msgs/s (the crc32c row: 3 rounds); Spark, "
-           "CPU seconds of the whole process tree (Python + JVM), median of 2 rounds on 28,800 rows and 1 round "
-           "on 2,880,000. The machine was shared (load 1.3–7 on 2 cores), so wall times moved a lot; CPU "
-           "seconds and alternating runs are what made the comparisons fair. The three Spark changes were "
-           "measured one at a time against the unchanged job (AQE together with 2 shuffle partitions; only "
-           "AQE was kept, the partitions stay a config value: 4 in group_vars).", "",
+           "Before/after figures come from A/B runs during tuning (not from this bench), in two rounds. "
+           "First round, on a shared machine (load 1.3–7 on 2 cores): producer, the sample, 4 interleaved "
+           "rounds on one broker, median [min–max] msgs/s; Spark, CPU seconds of the whole process tree "
+           "(Python + JVM), median of 2 rounds on 28,800 rows and 1 round on 2,880,000, each change measured "
+           "alone against the unchanged job (AQE together with 2 shuffle partitions; only AQE was kept, the "
+           "partitions stay a config value: 4 in group_vars). Second round (the crc32c row and those after "
+           "it), on the idle machine: producer runs alternating on one broker, Spark and site.yml wall "
+           "seconds, as each row says.", "",
            "| knob (where) | before | after | measured before | measured after |",
            "| --- | --- | --- | --- | --- |"]
     for t in items:

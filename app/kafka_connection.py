@@ -1,7 +1,36 @@
 """Kafka connection options shared by every client of the app, and the unreachable-broker message."""
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
+
 from pipeline.config import Config
+
+
+class StoppedWhileConnecting(BaseException):
+    """A stop signal came while a client was still connecting (a BaseException: kafka-python's own
+    `except Exception` handlers must not swallow it)."""
+
+
+@contextmanager
+def stop_ends_connecting(stop: threading.Event):
+    """kafka-python's constructors block until the broker answers, up to connect_timeout_seconds.
+    Inside this block a SIGTERM or SIGINT ends that wait at once (systemctl stop, a reboot), instead
+    of after the timeout with a misleading 'cannot reach the broker'."""
+    def interrupt(*_):
+        stop.set()
+        raise StoppedWhileConnecting()
+
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = [signal.signal(sig, interrupt) for sig in signals]
+    try:
+        if stop.is_set():
+            raise StoppedWhileConnecting()
+        yield
+    finally:
+        for sig, handler in zip(signals, previous):
+            signal.signal(sig, handler)
 
 
 def client_options(cfg: Config) -> dict:

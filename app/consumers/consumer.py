@@ -8,7 +8,7 @@ import time
 
 from pipeline.config import Config
 from pipeline.records import TOPIC_FIELDS, RowError, decode_message
-from kafka_connection import client_options, unreachable_message
+from kafka_connection import StoppedWhileConnecting, client_options, stop_ends_connecting, unreachable_message
 
 from .sink import CsvSink, CsvTarget, SinkError
 
@@ -90,18 +90,22 @@ def run(cfg: Config, role: str) -> int:
     log.info("%s: %s", role, ", ".join(f"{t.path.name} holds {sink.rows[t.key]} rows" for t in targets))
 
     try:
-        consumer = KafkaConsumer(
-            **client_options(cfg),
-            group_id=f"monitoring-{role}",   # offsets are also committed here, for lag tools to see
-            enable_auto_commit=False,        # the checkpoint beside the CSVs is the truth
-            auto_offset_reset="earliest",
-            allow_auto_create_topics=False,  # topics come from the kafka role, with their partitions
-            max_poll_records=cfg.consumer.max_poll_records,
-            fetch_max_wait_ms=200,
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-        )
+        with stop_ends_connecting(stop):
+            consumer = KafkaConsumer(
+                **client_options(cfg),
+                group_id=f"monitoring-{role}",   # offsets are also committed here, for lag tools to see
+                enable_auto_commit=False,        # the checkpoint beside the CSVs is the truth
+                auto_offset_reset="earliest",
+                allow_auto_create_topics=False,  # topics come from the kafka role, with their partitions
+                max_poll_records=cfg.consumer.max_poll_records,
+                fetch_max_wait_ms=200,
+                max_partition_fetch_bytes=4 * 1024 * 1024,
+            )
     except KafkaError as exc:
         raise ConsumerError(unreachable_message(cfg, exc)) from None
+    except StoppedWhileConnecting:
+        log.info("%s: stopped before the broker answered; nothing was read", role)
+        return 0
 
     partitions = _partitions(consumer, [t.topic for t in targets], stop)
     if partitions:

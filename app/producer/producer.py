@@ -12,7 +12,7 @@ from pipeline.config import Config
 from pipeline.records import RowError, encode_messages
 from pipeline.timeline import InOrderClock
 
-from kafka_connection import client_options, unreachable_message
+from kafka_connection import StoppedWhileConnecting, client_options, stop_ends_connecting, unreachable_message
 
 from .sources import DataFileError, LiveSampler, file_rows
 
@@ -122,7 +122,12 @@ def run(cfg: Config, source: str, mode: str, rate: float, speedup: float, interv
     else:
         rows = _live_source(interval, stop)
 
-    producer = make_producer(cfg)
+    try:
+        with stop_ends_connecting(stop):
+            producer = make_producer(cfg)
+    except StoppedWhileConnecting:
+        log.info("stopped before the broker answered; nothing was sent")
+        return 0
     counts = Counts()
     # Futures in send order, counted once done: cheaper than two callbacks per message (the send
     # loop is the producer's bottleneck, bench/results.md).

@@ -1,7 +1,12 @@
 """The producer on bad files, killed mid-run, run twice, and facing a broker that is not there."""
+import signal
+import subprocess
+import sys
 import time
 
-from tests.support.pipeline import (SAMPLE, Service, assert_exactly_once, expected_consumer_rows, run, topics_of,
+import pytest
+
+from tests.support.pipeline import (MAIN, SAMPLE, Service, assert_exactly_once, expected_consumer_rows, run, topics_of,
                                     wait_caught_up, write_config)
 
 GOOD = ["10:00:00,s1,10.00,20.00,100.00,50.00,30.00", "10:00:05,s1,11.00,21.00,101.00,51.00,31.00",
@@ -81,3 +86,20 @@ def test_unreachable_broker_is_a_clear_error_after_a_bounded_wait(tmp_path):
     last = res.stderr.strip().splitlines()[-1]
     assert "cannot reach the Kafka broker at 127.0.0.1:9 within 3 s" in last
     assert took < 30, f"took {took:.0f} s"
+
+
+@pytest.mark.parametrize("role", ["producer", "consumer1"])
+def test_a_stop_signal_while_connecting_ends_the_wait_at_once(tmp_path, role):
+    """systemctl stop (or a reboot) while the broker is down: the process ends now, cleanly, not after
+    the connect timeout with 'cannot reach the broker'."""
+    config = write_config(tmp_path, "127.0.0.1:9", "nobroker", kafka={"connect_timeout_seconds": 60})
+    proc = subprocess.Popen([sys.executable, str(MAIN), "--config", str(config), role],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # imports done, waiting for the broker
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    stopped = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - stopped < 5, err[-2000:]
+    assert proc.returncode == 0, err[-2000:]
+    assert "stopped before the broker answered" in err and "cannot reach" not in err

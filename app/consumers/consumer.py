@@ -18,6 +18,7 @@ log = logging.getLogger("consumer")
 ROLE_TOPICS = {"consumer1": ("cpu", "mem"), "consumer2": ("net", "disk")}
 RETRY_SECONDS = 5.0
 STATS_SECONDS = 30.0
+COMMIT_TIMEOUT_MS = 2000  # the commit to Kafka is for lag tools only; the checkpoint is the truth
 
 
 class ConsumerError(Exception):
@@ -165,7 +166,9 @@ def run(cfg: Config, role: str) -> int:
 
 def _commit(consumer, offset_and_metadata, tp_by_name, offsets) -> None:
     try:
+        # Bounded: with the broker gone (a stop, a reboot of the lab) an unbounded commit held the
+        # shutdown for the whole request timeout.
         consumer.commit({tp_by_name[name]: offset_and_metadata(off, "", -1)
-                         for name, off in offsets.items() if name in tp_by_name})
+                         for name, off in offsets.items() if name in tp_by_name}, timeout_ms=COMMIT_TIMEOUT_MS)
     except Exception as exc:  # only for lag tools; the checkpoint already holds the truth
         log.debug("offset commit to Kafka failed: %s", exc)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -15,7 +14,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app"
-MAIN = APP / "main.py"
 BENCH = ROOT / "bench"
 WORK = BENCH / "work"               # scratch: broker data, configs, CSVs (in .gitignore)
 DATA = WORK / "data"                # generated data files, kept between runs (deterministic)
@@ -28,6 +26,8 @@ PARTITIONS = 3                      # as the kafka role creates the topics (kafk
 for p in (str(ROOT), str(APP)):
     if p not in sys.path:
         sys.path.insert(0, p)
+
+from tests.support import pipeline  # noqa: E402  (the app's processes, as the tests run them)
 
 
 def log(msg: str) -> None:
@@ -66,8 +66,8 @@ def load_average() -> dict:
 
 # --- processes ----------------------------------------------------------------------------------
 
-def app_command(config: Path | None, role: str, *args: str) -> list[str]:
-    return [sys.executable, str(MAIN)] + (["--config", str(config)] if config else []) + [role, *args]
+# How the tests run the app: `python app/main.py [--config C] ROLE ARGS`.
+app_command = pipeline.command
 
 
 def run_timed(cmd: list[str], timeout: float = 900, env: dict | None = None, cwd: Path | None = None):
@@ -153,25 +153,8 @@ def run_measured(cmd: list[str], timeout: float = 900, env: dict | None = None, 
     return wall, own + sum(seen.values()), res
 
 
-class Service:
-    """A long-running app role (a consumer) in its own session; ended by its own pid only."""
-
-    def __init__(self, config: Path, role: str, log_path: Path):
-        self.config, self.role, self.log_path = config, role, log_path
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "Service":
-        with open(self.log_path, "ab") as handle:
-            self.proc = subprocess.Popen(app_command(self.config, self.role), stdout=handle,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
-        return self
-
-    def text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+class Service(pipeline.Service):
+    """A consumer in its own session (tests/support/pipeline.py), and a wait until it reads."""
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Until the consumer logs that it reads its partitions (assigned, positioned)."""
@@ -183,18 +166,6 @@ class Service:
                 raise RuntimeError(f"{self.role} exited {self.proc.returncode}:\n{self.text()[-2000:]}")
             time.sleep(0.05)
         raise RuntimeError(f"{self.role} not ready after {timeout:g} s:\n{self.text()[-2000:]}")
-
-    def stop(self, timeout: float = 30) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
 
 
 # --- the broker ---------------------------------------------------------------------------------
@@ -311,7 +282,7 @@ def data_rows(path: Path) -> int:
 
 def mean_message_size(path: Path) -> dict:
     """Average key and value sizes of the messages the producer makes from a data file."""
-    from pipeline.records import RowError, encode_message
+    from pipeline.records import RowError, encode_messages
     from producer.sources import file_rows
 
     n = key_bytes = value_bytes = 0
@@ -319,8 +290,8 @@ def mean_message_size(path: Path) -> dict:
         if isinstance(row, RowError):
             continue
         k = len(row.server_id.encode())
-        for key in TOPIC_KEYS:
-            value_bytes += len(encode_message(row, key))
+        for value in encode_messages(row).values():
+            value_bytes += len(value)
             key_bytes += k
             n += 1
     return {"messages": n, "key": key_bytes / n, "value": value_bytes / n, "record": (key_bytes + value_bytes) / n}

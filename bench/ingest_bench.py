@@ -92,7 +92,7 @@ class Pipeline:
         self.consumers = []
 
     def __enter__(self) -> "Pipeline":
-        self.consumers = [Service(self.config, role, self.folder / f"{role}.log").start() for role in ROLE_KEYS]
+        self.consumers = [Service(self.config, role, self.folder).start() for role in ROLE_KEYS]
         for c in self.consumers:
             c.wait_ready()
         time.sleep(1.0)  # idle: assigned, positioned, polling an empty topic

@@ -70,6 +70,13 @@ def recap(output: str) -> dict[str, dict[str, int]]:
     return found
 
 
+def assert_nothing_changed(res: subprocess.CompletedProcess) -> None:
+    """A re-run of a playbook on deployed hosts: exit 0 and changed=0 on every host."""
+    assert res.returncode == 0, res.stdout[-4000:]
+    changed = {h: c["changed"] for h, c in recap(res.stdout).items()}
+    assert all(n == 0 for n in changed.values()), f"second run changed: {changed}\n{res.stdout[-6000:]}"
+
+
 def journals() -> str:
     parts = []
     for host, units in UNITS.items():

@@ -20,14 +20,15 @@ sys.path[:0] = [str(ROOT / "app")]
 
 def main(argv) -> int:
     from pipeline.config import load_config
-    from pipeline.records import RowError, encode_message
+    from pipeline.records import RowError, encode_messages
     from producer.producer import TOPIC_KEYS, make_producer
     from producer.sources import file_rows
 
     cfg = load_config(argv[0])
     topics = {k: cfg.topics.name(k) for k in TOPIC_KEYS}
-    messages = [(topics[k], row.server_id.encode(), encode_message(row, k))
-                for _, row in file_rows(cfg.data_file) if not isinstance(row, RowError) for k in TOPIC_KEYS]
+    messages = [(topics[k], row.server_id.encode(), value)
+                for _, row in file_rows(cfg.data_file) if not isinstance(row, RowError)
+                for k, value in encode_messages(row).items()]
     producer = make_producer(cfg)
     for t in topics.values():          # metadata of every topic first: not part of the sending
         producer.partitions_for(t)

@@ -3,7 +3,7 @@
 
     python bench/sendloop.py CONFIG --mode rate --rate 1000 --stamps OUT.json
 
-It imports everything from the app (make_producer, Pacer, the file source, encode_message) and
+It imports everything from the app (make_producer, Pacer, the file source, encode_messages) and
 repeats only the loop of producer.run(), adding one time.monotonic() just before each send(). The
 stamps (topic key, ts, server_id -> seconds on CLOCK_MONOTONIC, which every process on the machine
 shares) are written to OUT.json at the end, so the bench can subtract them from the moment each
@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from pipeline.config import load_config
-    from pipeline.records import RowError, encode_message
+    from pipeline.records import RowError, encode_messages
     from producer.producer import TOPIC_KEYS, Pacer, _file_source, make_producer
 
     cfg = load_config(args.config)
@@ -65,8 +65,9 @@ def main(argv=None) -> int:
                 continue
             pacer.wait_for(row)
             key = row.server_id.encode()
+            values = encode_messages(row)
             for topic_key in TOPIC_KEYS:
-                value = encode_message(row, topic_key)
+                value = values[topic_key]
                 stamps.append((topic_key, row.ts, row.server_id, clock()))
                 future = producer.send(cfg.topics.name(topic_key), key=key, value=value)
                 future.add_callback(on_ack)

@@ -99,11 +99,6 @@ def encode_messages(row: MetricRow) -> dict[str, bytes]:
             for k, fields in TOPIC_FIELDS.items()}
 
 
-def encode_message(row: MetricRow, topic_key: str) -> bytes:
-    """The JSON value for one topic."""
-    return encode_messages(row)[topic_key]
-
-
 def decode_message(topic_key: str, value: bytes | None) -> tuple[str, ...]:
     """The CSV fields of one message, numbers as the text they were sent with."""
     if value is None:

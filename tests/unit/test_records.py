@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from pipeline.records import (COLUMNS, RowError, csv_line, decode_message, encode_message, header_columns,
+from pipeline.records import (COLUMNS, RowError, csv_line, decode_message, encode_messages, header_columns,
                               number_text, parse_row)
 
 GOOD = ["10:00:05", "server_1", "45.30", "61.00", "1200.50", "800.25", "300.00"]
@@ -52,7 +52,7 @@ def test_header_in_any_order():
                                         ("net", ("10:00:05", "server_1", "1200.50", "800.25")),
                                         ("disk", ("10:00:05", "server_1", "300.00"))])
 def test_messages_round_trip_with_exact_text(key, fields):
-    value = encode_message(parse_row(GOOD), key)
+    value = encode_messages(parse_row(GOOD))[key]
     assert set(json.loads(value)) == {"ts", "server_id", *fields_names(key)}
     assert decode_message(key, value) == fields
     assert csv_line(fields) == ",".join(fields) + "\n"

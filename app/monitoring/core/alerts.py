@@ -1,31 +1,25 @@
-"""Alert labels: decided on the rounded two-decimal values, strictly above the threshold."""
+"""The alert rule, defined once: which label a window gets.
+
+A metric is above its threshold when its written two-decimal value is strictly greater than the
+threshold as written in the config (80.1 means 80.10, not the float 80.09999...); an empty value
+is never above. The label then depends on which of the job's two metrics are above (the job's
+AlertLabels in monitoring.wiring); neither above: no alert, an empty field.
+
+Spark evaluates this rule: monitoring.jobs.alert_rule builds the job's expression from these
+functions, and the unit tests run that expression.
+"""
 from __future__ import annotations
 
 from decimal import Decimal
 
-# (first metric above, second metric above) -> label; the Spark jobs build their expression
-# from these tables, so the labels live in one place.
-CPU_MEM_LABELS = {
-    (True, True): "High CPU + Memory stress",
-    (True, False): "CPU spike suspected",
-    (False, True): "Memory saturation suspected",
-    (False, False): "",
-}
-NET_DISK_LABELS = {
-    (True, True): "Network flood + Disk thrash suspected",
-    (True, False): "Possible DDoS",
-    (False, True): "Disk thrash suspected",
-    (False, False): "",
-}
+from ..wiring import AlertLabels
 
 
-def above(rounded: str | None, threshold: float) -> bool:
-    """Whether a written two-decimal value exceeds the threshold; an empty value never does."""
-    if rounded is None or rounded == "":
-        return False
-    return Decimal(rounded) > Decimal(repr(float(threshold)))
+def threshold_value(threshold: float) -> Decimal:
+    """The threshold as the decimal it was written as, compared exactly with two-decimal values."""
+    return Decimal(repr(float(threshold)))
 
 
-def alert_for(labels: dict, first: str | None, first_threshold: float,
-              second: str | None, second_threshold: float) -> str:
-    return labels[(above(first, first_threshold), above(second, second_threshold))]
+def cases(labels: AlertLabels) -> tuple[tuple[bool, bool, str], ...]:
+    """(first above, second above, label) for every combination that raises an alert."""
+    return ((True, True, labels.both), (True, False, labels.first_only), (False, True, labels.second_only))

@@ -8,16 +8,14 @@ import threading
 import time
 from dataclasses import dataclass
 
-from pipeline.config import Config
-from pipeline.records import RowError, encode_messages
-from pipeline.timeline import InOrderClock
-
-from kafka_connection import StoppedWhileConnecting, client_options, stop_ends_connecting, unreachable_message
-
+from ..core.config import Config
+from ..core.records import RowError, encode_messages
+from ..core.timeline import InOrderClock
+from ..kafka_connection import StoppedWhileConnecting, client_options, stop_ends_connecting, unreachable_message
+from ..wiring import TOPIC_KEYS
 from .sources import DataFileError, LiveSampler, file_rows
 
 log = logging.getLogger("producer")
-TOPIC_KEYS = ("cpu", "mem", "net", "disk")
 
 
 class ProducerError(Exception):

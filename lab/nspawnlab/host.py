@@ -1,0 +1,342 @@
+"""One host: its disk (an overlayfs mount on the base image), the identity files written into it before
+each boot, its systemd-nspawn container (start, orderly stop, power cut) and its ssh port."""
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+
+from . import network
+from .image import base_build_id
+from .paths import HOSTS_DIR, KEY, LAB_DIR, rel
+from .procs import alive, is_mounted, pidns_members, proc_stat, reap
+from .shell import LabError, log, run
+from .topology import ALL_HOSTS, HOSTS
+
+NSPAWN_TMPFS = "/run/systemd/nspawn"
+SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
+
+
+class Host:
+    def __init__(self, name):
+        self.name = name
+        self.ip = ALL_HOSTS[name]
+        self.dir = os.path.join(HOSTS_DIR, name)
+        self.upper = os.path.join(self.dir, "upper")
+        self.work = os.path.join(self.dir, "work")
+        self.root = os.path.join(self.dir, "root")
+        self.pidfile = os.path.join(LAB_DIR, f"{name}.pid")
+        self.startfile = os.path.join(self.dir, "nspawn.start")
+        self.console = os.path.join(LAB_DIR, f"{name}.console.log")
+        self.netns = f"mlab-{name}"
+        self.veth = f"mlab-{name}"
+
+    # -- process ------------------------------------------------------------------------------------------
+    def pid(self):
+        """The nspawn pid if it is running (and is the process we started), else None."""
+        try:
+            with open(self.pidfile) as f:
+                pid = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            with open(self.startfile) as f:
+                start = f.read().strip()
+        except OSError:
+            start = None
+        st = proc_stat(pid)
+        if st is None or st[0] in ("Z", "X") or st[2] != "systemd-nspawn":
+            return None
+        if start and st[1] != start:
+            return None
+        return pid
+
+    def stray_pids(self):
+        """nspawn processes on this host's root that are not in the pid file (a half-failed `up`)."""
+        out = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            st = proc_stat(d)
+            if not st or st[2] != "systemd-nspawn" or st[0] in ("Z", "X"):
+                continue
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    args = f.read().split(b"\0")
+            except OSError:
+                continue
+            if self.root.encode() in args:
+                out.append(int(d))
+        return out
+
+    def leader(self, pid=None):
+        """The container's PID 1 (as seen from the controller)."""
+        pid = pid or self.pid()
+        if not pid:
+            return None
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/status") as f:
+                    status = f.read()
+            except OSError:
+                continue
+            m = re.search(r"^PPid:\s+(\d+)$", status, re.M)
+            ns = re.search(r"^NSpid:\s+(.*)$", status, re.M)
+            if m and int(m.group(1)) == pid and ns and ns.group(1).split()[-1] == "1":
+                return int(d)
+        return None
+
+    def exec_in(self, cmd, timeout=20):
+        """Run a command inside the running container (nsenter into its PID 1's namespaces)."""
+        lead = self.leader()
+        if not lead:
+            return None
+        try:
+            return subprocess.run(["nsenter", "-t", str(lead), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"]
+                                  + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  timeout=timeout, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"})
+        except subprocess.TimeoutExpired:
+            return None
+
+    def system_state(self):
+        p = self.exec_in(["systemctl", "is-system-running"], timeout=10)
+        if p is None:
+            return None
+        return p.stdout.strip() or "unknown"
+
+    def ssh_ok(self, timeout=1.0):
+        try:
+            with socket.create_connection((self.ip, 22), timeout=timeout) as s:
+                s.settimeout(timeout)
+                return s.recv(64).startswith(b"SSH-")
+        except OSError:
+            return False
+
+    # -- network -----------------------------------------------------------------------------------------
+    def setup_netns(self):
+        if network.setup_netns(self.netns, self.veth, self.ip):
+            log(f"{self.name}: network namespace {self.netns}, {self.ip}/{network.PREFIX} via {network.GATEWAY}")
+
+    def teardown_netns(self):
+        return network.teardown_netns(self.netns, self.veth)
+
+    # -- filesystem --------------------------------------------------------------------------------------
+    def mount(self, base):
+        if is_mounted(self.root):
+            return
+        stamp = os.path.join(self.dir, "base.build")
+        want = base_build_id()
+        try:
+            with open(stamp) as f:
+                have = f.read().strip()
+        except OSError:
+            have = None
+        if have and have != want and os.path.isdir(self.upper):
+            log(f"{self.name}: the base image was rebuilt ({have} -> {want}); resetting this host's overlay")
+            shutil.rmtree(self.upper)
+            if os.path.isdir(self.work):
+                shutil.rmtree(self.work)
+        for d in (self.upper, self.work, self.root):
+            os.makedirs(d, exist_ok=True)
+        for p in (base, self.upper, self.work, self.root):
+            if any(c in p for c in ",:"):
+                raise LabError(f"path {p} holds ',' or ':' which overlayfs options cannot take")
+        run(["mount", "-t", "overlay", "overlay", "-o",
+             f"lowerdir={base},upperdir={self.upper},workdir={self.work}", self.root])
+        with open(stamp, "w") as f:
+            f.write(want + "\n")
+        log(f"{self.name}: overlay mounted on {rel(self.root)}")
+
+    def umount(self):
+        if not is_mounted(self.root):
+            return False
+        for _ in range(20):
+            if run(["umount", self.root], check=False).returncode == 0:
+                return True
+            time.sleep(0.25)
+        log(f"WARNING: {self.name}: {self.root} is busy; detaching it lazily")
+        run(["umount", "-l", self.root], check=False)
+        return True
+
+    def write(self, rel, content, mode=0o644):
+        path = os.path.join(self.root, rel)
+        if os.path.islink(path):
+            os.unlink(path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + ".lab-tmp"
+        with open(tmp, "w") as f:
+            f.write(content)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+
+    def configure(self, pubkey, sources, dns):
+        """Write this host's identity and the lab's settings into its overlay (before each boot)."""
+        self.write("etc/hostname", self.name + "\n")
+        lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
+                 "ff02::1\tip6-allnodes", "ff02::2\tip6-allrouters", ""]
+        names = dict(HOSTS)
+        if self.name not in names:
+            names[self.name] = self.ip
+        lines += [f"{ip}\t{n}" for n, ip in names.items()]
+        self.write("etc/hosts", "\n".join(lines) + "\n")
+        self.write("etc/resolv.conf", "".join(f"nameserver {s}\n" for s in dns))
+        mid = os.path.join(self.root, "etc/machine-id")
+        try:
+            with open(mid) as f:
+                have_id = f.read().strip()
+        except OSError:
+            have_id = ""
+        if not re.fullmatch(r"[0-9a-f]{32}", have_id):
+            self.write("etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
+        if not os.path.exists(os.path.join(self.root, "etc/ssh/ssh_host_ed25519_key")):
+            run(["ssh-keygen", "-A", "-f", self.root])
+        os.makedirs(os.path.join(self.root, "root/.ssh"), mode=0o700, exist_ok=True)
+        os.chmod(os.path.join(self.root, "root/.ssh"), 0o700)
+        self.write("root/.ssh/authorized_keys", pubkey, 0o600)
+        stanzas = []
+        for uri, suite, comps in sources:
+            stanzas.append(f"Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: {' '.join(comps)}\n"
+                           "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")
+        self.write("etc/apt/sources.list.d/debian.sources",
+                   "# written by lab/lab.py from the controller's apt sources\n" + "\n".join(stanzas))
+
+    # -- container ---------------------------------------------------------------------------------------
+    def start(self):
+        if os.path.exists(self.console):
+            os.replace(self.console, self.console + ".1")  # the previous boot's console
+        cmd = ["systemd-nspawn", "-q", "-b", "-D", self.root, "-M", self.name,
+               "--register=no", "--keep-unit", f"--network-namespace-path=/run/netns/{self.netns}",
+               "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=read-only",
+               # Firewall rules (nftables) in the host's own network namespace, as on a real machine.
+               "--capability=CAP_NET_ADMIN"]
+        with open(self.console, "w") as out:
+            out.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {shlex.join(cmd)}\n")
+            out.flush()
+            p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                 start_new_session=True, close_fds=True, cwd="/")
+        st = proc_stat(p.pid)
+        with open(self.startfile, "w") as f:
+            f.write((st[1] if st else "") + "\n")
+        with open(self.pidfile, "w") as f:
+            f.write(f"{p.pid}\n")
+        log(f"{self.name}: systemd-nspawn started (pid {p.pid}, console {rel(self.console)})")
+        return p.pid
+
+    def stop(self, hard=False, timeout=60):
+        """End this host's nspawn process(es): SIGTERM = orderly shutdown, SIGKILL = power cut."""
+        pids = []
+        pid = self.pid()
+        if pid:
+            pids.append(pid)
+        pids += [p for p in self.stray_pids() if p not in pids]
+        if not pids:
+            self._clear_pid()
+            return False
+        members, leaders = set(), []
+        for p in pids:
+            lead = self.leader(p)
+            if lead:
+                leaders.append((lead, (proc_stat(lead) or ("", ""))[1]))
+                members |= pidns_members(lead)
+        sig = signal.SIGKILL if hard else signal.SIGTERM
+        if hard:
+            # nspawn's death alone does not end the container: SIGKILL its PID 1 too, which ends every
+            # process in the container's pid namespace at once
+            for lead, start in leaders:
+                if alive(lead, start):
+                    os.kill(lead, signal.SIGKILL)
+        for p in pids:
+            log(f"{self.name}: {'SIGKILL (power cut)' if hard else 'SIGTERM (orderly shutdown)'} "
+                f"to systemd-nspawn pid {p}")
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for p in pids:
+                reap(p)
+            if not any(alive(p) for p in pids):
+                break
+            time.sleep(0.2)
+        else:
+            log(f"WARNING: {self.name}: no orderly shutdown within {timeout}s; SIGKILL")
+            for lead, start in leaders:
+                if alive(lead, start):
+                    os.kill(lead, signal.SIGKILL)
+            for p in pids:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            while any(alive(p) for p in pids):
+                time.sleep(0.2)
+        # nspawn's container dies with it; make sure none of its processes lingers
+        for _ in range(50):
+            left = [m for m in members if alive(m[0], m[1])]
+            if not left:
+                break
+            time.sleep(0.2)
+        else:
+            log(f"WARNING: {self.name}: container processes outlived systemd-nspawn; SIGKILL")
+            for m in left:
+                try:
+                    os.kill(m[0], signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self._clear_pid()
+        return True
+
+    def _clear_pid(self):
+        for f in (self.pidfile, self.startfile):
+            if os.path.exists(f):
+                os.unlink(f)
+
+
+def ensure_nspawn_tmpfs():
+    marker = os.path.join(LAB_DIR, "nspawn-tmpfs.mounted")
+    if is_mounted(NSPAWN_TMPFS):
+        return
+    created = not os.path.isdir(NSPAWN_TMPFS)
+    os.makedirs(NSPAWN_TMPFS, exist_ok=True)
+    run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", NSPAWN_TMPFS])
+    with open(marker, "w") as f:
+        f.write("created-dir\n" if created else "mounted\n")
+    log(f"tmpfs mounted on {NSPAWN_TMPFS} (systemd-nspawn needs it without systemd as PID 1)")
+
+
+def release_nspawn_tmpfs():
+    marker = os.path.join(LAB_DIR, "nspawn-tmpfs.mounted")
+    if not os.path.exists(marker):
+        return
+    others = [d for d in os.listdir("/proc") if d.isdigit() and (proc_stat(d) or ("", "", ""))[2] == "systemd-nspawn"
+              and alive(d)]
+    if others:
+        log(f"leaving the tmpfs on {NSPAWN_TMPFS} mounted: other systemd-nspawn processes run ({' '.join(others)})")
+        return
+    with open(marker) as f:
+        created = f.read().strip() == "created-dir"
+    if is_mounted(NSPAWN_TMPFS):
+        run(["umount", NSPAWN_TMPFS], check=False)
+        log(f"tmpfs on {NSPAWN_TMPFS} unmounted")
+    if created:
+        try:
+            os.rmdir(NSPAWN_TMPFS)
+        except OSError:
+            pass
+    os.unlink(marker)
+
+
+def ensure_key():
+    if not os.path.exists(KEY):
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "monitoring-lab", "-f", KEY])
+        log(f"ssh key {rel(KEY)} generated")
+    with open(KEY + ".pub") as f:
+        return f.read()

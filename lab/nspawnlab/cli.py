@@ -6,13 +6,15 @@ import os
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from . import network
-from .host import Host, SSH_OPTS, ensure_key, ensure_nspawn_tmpfs, release_nspawn_tmpfs
+from .host import (SSH_OPTS, Host, ensure_key, ensure_nspawn_tmpfs, known_hosts, lab_nspawn_pids,
+                   release_nspawn_tmpfs)
 from .image import base_current_hash, base_dir, debian_sources, ensure_base, nameservers
 from .inventory import write_inventory
 from .paths import HOSTS_DIR, INVENTORY, KEY, LAB_DIR, rel
-from .procs import is_mounted
+from .procs import is_mounted, mountpoints
 from .shell import T0, LabError, log, tail
 from .topology import ALL_HOSTS, HOSTS, OUTSIDER
 
@@ -128,22 +130,53 @@ def cmd_up(args):
     return 0
 
 
+def stop_host(name, purge):
+    """Stop one host and remove its mount and namespace; the processes still there (see Host.stop)."""
+    h = Host(name)
+    t = time.monotonic()
+    left = h.stop()
+    if left is not None:
+        running = [p for p in left if p[1] not in ("Z", "X")]
+        if not running:
+            log(f"{name}: container stopped, all its processes exited ({time.monotonic() - t:.1f}s)")
+        for pid, state, comm in left:
+            if state in ("Z", "X"):
+                log(f"{name}: pid {pid} ({comm}) has exited; its parent has not collected it yet")
+    else:
+        left = []
+    if h.umount():
+        log(f"{name}: overlay unmounted")
+    if h.teardown_netns():
+        log(f"{name}: network namespace and veth deleted")
+    if purge and os.path.isdir(h.dir):
+        shutil.rmtree(h.dir)
+        for f in (h.console, h.console + ".1"):
+            if os.path.exists(f):
+                os.unlink(f)
+        log(f"{name}: host dir deleted")
+    return [(name, pid, comm) for pid, state, comm in left if state not in ("Z", "X")]
+
+
+def what_is_left():
+    """One line per thing of the lab's that still exists: process, mount, namespace, veth, bridge, rule."""
+    left = [f"systemd-nspawn pid {p} of a lab host runs" for p in lab_nspawn_pids()]
+    lab_dir = os.path.realpath(LAB_DIR) + "/"
+    left += [f"mount {rel(m)}" for m in sorted(mountpoints()) if m.startswith(lab_dir)]
+    left += [f"network namespace {n}" for n in network.lab_netns()]
+    left += [f"interface {n}" for n in network.lab_veths()]
+    if network.bridge_exists():
+        left.append(f"bridge {network.BRIDGE}")
+    left += [f"iptables -t {table} rule {rule}" for table, rule in network.tagged_rules()]
+    return left
+
+
 def cmd_down(args):
     lock = lab_lock()  # noqa: F841
-    for name in ALL_HOSTS:
-        h = Host(name)
-        if h.stop():
-            log(f"{name}: container stopped")
-        if h.umount():
-            log(f"{name}: overlay unmounted")
-        if h.teardown_netns():
-            log(f"{name}: network namespace and veth deleted")
-        if args.purge and os.path.isdir(h.dir):
-            shutil.rmtree(h.dir)
-            for f in (h.console, h.console + ".1"):
-                if os.path.exists(f):
-                    os.unlink(f)
-            log(f"{name}: host dir deleted")
+    # Hosts stop in parallel: each waits for its own processes (an orderly shutdown takes a second or two).
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        running = [p for found in pool.map(lambda n: stop_host(n, args.purge), known_hosts()) for p in found]
+    for name, pid, comm in running:
+        log(f"{name}: pid {pid} ({comm}) is still running")
     if network.delete_bridge():
         log(f"bridge {network.BRIDGE} deleted")
     n = network.remove_tagged_rules()
@@ -153,8 +186,11 @@ def cmd_down(args):
     if val is not None:
         log(f"net.ipv4.ip_forward restored to {val}")
     release_nspawn_tmpfs()
-    log("lab is down" + (" (host dirs purged; the base image stays cached)" if args.purge else
-                         " (the hosts' disks stay in .lab/hosts; --purge deletes them)"))
+    left = what_is_left()
+    if left:
+        raise LabError(f"down is incomplete, still there: {'; '.join(left)}")
+    log("lab is down, nothing of it left" + (" (host dirs purged; the base image stays cached)" if args.purge else
+                                             " (the hosts' disks stay in .lab/hosts; --purge deletes them)"))
     return 0
 
 
@@ -194,7 +230,9 @@ def cmd_restart(args):
     h = Host(args.host)
     t = time.monotonic()
     if h.pid():
-        h.stop(hard=args.hard)
+        running = [f"pid {pid} ({comm})" for pid, state, comm in h.stop(hard=args.hard) if state not in ("Z", "X")]
+        if running:
+            raise LabError(f"{h.name}: still running after the stop: {', '.join(running)}")
         log(f"{h.name}: stopped in {time.monotonic() - t:.1f}s")
     else:
         log(f"{h.name}: was not running")

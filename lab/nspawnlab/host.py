@@ -25,7 +25,7 @@ SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/nul
 class Host:
     def __init__(self, name):
         self.name = name
-        self.ip = ALL_HOSTS[name]
+        self.ip = ALL_HOSTS.get(name)  # None for a host `down` found on disk but no longer knows
         self.dir = os.path.join(HOSTS_DIR, name)
         self.upper = os.path.join(self.dir, "upper")
         self.work = os.path.join(self.dir, "work")
@@ -58,21 +58,7 @@ class Host:
 
     def stray_pids(self):
         """nspawn processes on this host's root that are not in the pid file (a half-failed `up`)."""
-        out = []
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            st = proc_stat(d)
-            if not st or st[2] != "systemd-nspawn" or st[0] in ("Z", "X"):
-                continue
-            try:
-                with open(f"/proc/{d}/cmdline", "rb") as f:
-                    args = f.read().split(b"\0")
-            except OSError:
-                continue
-            if self.root.encode() in args:
-                out.append(int(d))
-        return out
+        return [pid for pid, args in nspawn_processes() if self.root.encode() in args]
 
     def leader(self, pid=None):
         """The container's PID 1 (as seen from the controller)."""
@@ -161,12 +147,12 @@ class Host:
             if run(["umount", self.root], check=False).returncode == 0:
                 return True
             time.sleep(0.25)
-        log(f"WARNING: {self.name}: {self.root} is busy; detaching it lazily")
+        log(f"WARNING: {self.name}: {self.root} is busy; detaching it lazily (it stays until its last user ends)")
         run(["umount", "-l", self.root], check=False)
         return True
 
-    def write(self, rel, content, mode=0o644):
-        path = os.path.join(self.root, rel)
+    def write(self, path_in_root, content, mode=0o644):
+        path = os.path.join(self.root, path_in_root)
         if os.path.islink(path):
             os.unlink(path)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -230,7 +216,13 @@ class Host:
         return p.pid
 
     def stop(self, hard=False, timeout=60):
-        """End this host's nspawn process(es): SIGTERM = orderly shutdown, SIGKILL = power cut."""
+        """End this host's nspawn process(es) and wait, by PID, until each of them and every process of
+        its container has exited: SIGTERM = orderly shutdown, SIGKILL = power cut.
+
+        Returns None if nothing ran, else the processes still there, [(pid, state, comm)]: empty when
+        all have exited. An exited process whose parent has not collected it yet (a zombie) counts as
+        exited: it holds no memory, mount or namespace.
+        """
         pids = []
         pid = self.pid()
         if pid:
@@ -238,20 +230,21 @@ class Host:
         pids += [p for p in self.stray_pids() if p not in pids]
         if not pids:
             self._clear_pid()
-            return False
-        members, leaders = set(), []
+            return None
+        watched, leaders = set(), []  # (pid, starttime): a pid reused by a new process is not ours
         for p in pids:
+            st = proc_stat(p)
+            if st:
+                watched.add((p, st[1]))
             lead = self.leader(p)
             if lead:
                 leaders.append((lead, (proc_stat(lead) or ("", ""))[1]))
-                members |= pidns_members(lead)
-        sig = signal.SIGKILL if hard else signal.SIGTERM
+                watched |= pidns_members(lead)
         if hard:
             # nspawn's death alone does not end the container: SIGKILL its PID 1 too, which ends every
             # process in the container's pid namespace at once
-            for lead, start in leaders:
-                if alive(lead, start):
-                    os.kill(lead, signal.SIGKILL)
+            self._kill(leaders)
+        sig = signal.SIGKILL if hard else signal.SIGTERM
         for p in pids:
             log(f"{self.name}: {'SIGKILL (power cut)' if hard else 'SIGTERM (orderly shutdown)'} "
                 f"to systemd-nspawn pid {p}")
@@ -259,45 +252,89 @@ class Host:
                 os.kill(p, sig)
             except ProcessLookupError:
                 pass
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for p in pids:
-                reap(p)
-            if not any(alive(p) for p in pids):
-                break
-            time.sleep(0.2)
-        else:
-            log(f"WARNING: {self.name}: no orderly shutdown within {timeout}s; SIGKILL")
-            for lead, start in leaders:
-                if alive(lead, start):
-                    os.kill(lead, signal.SIGKILL)
-            for p in pids:
+        if not self._wait_exited(watched, timeout):
+            log(f"WARNING: {self.name}: not all of its processes exited within {timeout}s; SIGKILL")
+            self._kill(leaders)
+            self._kill(w for w in watched if alive(*w))
+            self._wait_exited(watched, 10)
+        self._clear_pid()
+        # an exited process stays in /proc until its parent collects it; ours are collected in
+        # _wait_exited, the others' parent is usually quick about it: give it a moment
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and any(_same(p, start) for p, start in watched):
+            time.sleep(0.1)
+        left = []
+        for p, start in sorted(watched):
+            st = proc_stat(p)
+            if st and st[1] == start:
+                left.append((p, st[0], st[2]))
+        return left
+
+    @staticmethod
+    def _kill(procs):
+        for p, start in procs:
+            if alive(p, start):
                 try:
                     os.kill(p, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            while any(alive(p) for p in pids):
-                time.sleep(0.2)
-        # nspawn's container dies with it; make sure none of its processes lingers
-        for _ in range(50):
-            left = [m for m in members if alive(m[0], m[1])]
-            if not left:
-                break
-            time.sleep(0.2)
-        else:
-            log(f"WARNING: {self.name}: container processes outlived systemd-nspawn; SIGKILL")
-            for m in left:
-                try:
-                    os.kill(m[0], signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        self._clear_pid()
-        return True
+
+    @staticmethod
+    def _wait_exited(watched, timeout):
+        """Wait until none of `watched` runs (gone, or exited and waiting to be collected); True if so."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for p, _ in watched:
+                reap(p)
+            if not any(alive(p, start) for p, start in watched):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
 
     def _clear_pid(self):
         for f in (self.pidfile, self.startfile):
             if os.path.exists(f):
                 os.unlink(f)
+
+
+def nspawn_processes():
+    """[(pid, argv)] of the systemd-nspawn processes that run (not yet exited) on this machine."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        st = proc_stat(d)
+        if not st or st[2] != "systemd-nspawn" or st[0] in ("Z", "X"):
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                out.append((int(d), f.read().split(b"\0")))
+        except OSError:
+            continue
+    return out
+
+
+def lab_nspawn_pids():
+    """The running systemd-nspawn processes whose root is one of this lab's hosts."""
+    prefix = os.path.realpath(HOSTS_DIR).encode() + b"/"
+    return [pid for pid, args in nspawn_processes() if any(a.startswith(prefix) for a in args)]
+
+
+def known_hosts():
+    """Every host this lab may have made: the topology's, and any with a disk, pid file or namespace."""
+    names = list(ALL_HOSTS)
+    if os.path.isdir(HOSTS_DIR):
+        names += sorted(os.listdir(HOSTS_DIR))
+    if os.path.isdir(LAB_DIR):
+        names += sorted(f[:-len(".pid")] for f in os.listdir(LAB_DIR) if f.endswith(".pid"))
+    names += [n[len(network.NETNS_PREFIX):] for n in network.lab_netns()]
+    return list(dict.fromkeys(names))
+
+
+def _same(pid, start):
+    st = proc_stat(pid)
+    return st is not None and st[1] == start
 
 
 def ensure_nspawn_tmpfs():

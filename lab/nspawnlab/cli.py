@@ -8,15 +8,14 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import network
+from . import network, topology
 from .host import (SSH_OPTS, Host, ensure_key, ensure_nspawn_tmpfs, known_hosts, lab_nspawn_pids,
                    release_nspawn_tmpfs)
 from .image import base_current_hash, base_dir, debian_sources, ensure_base, nameservers
-from .inventory import write_inventory
+from .inventory import become_password_file, write_inventory
 from .paths import HOSTS_DIR, INVENTORY, KEY, LAB_DIR, rel
 from .procs import is_mounted, mountpoints
 from .shell import T0, LabError, log, tail
-from .topology import ALL_HOSTS, HOSTS, OUTSIDER
 
 TOOLS = {  # command -> Debian package
     "systemd-nspawn": "systemd-container",
@@ -97,22 +96,23 @@ def wait_running(hosts, timeout):
 def cmd_up(args):
     require_tools(["systemd-nspawn", "debootstrap", "iptables", "ip", "nsenter", "ssh-keygen"])
     lock = lab_lock()  # noqa: F841 (held until exit)
-    names = list(HOSTS) + ([OUTSIDER[0]] if args.with_outsider else [])
-    hosts = [Host(n) for n in names]
+    topo = topology.load(args.topology, with_outsider=args.with_outsider)
+    check_same_lab(topo)
+    hosts = [Host(h.name, h) for h in topo.hosts]
     running = [h for h in hosts if h.pid()]
     todo = [h for h in hosts if h not in running]
     for h in running:
         log(f"{h.name}: already running (pid {h.pid()}), left alone")
     os.makedirs(HOSTS_DIR, exist_ok=True)
     pubkey = ensure_key()
-    write_inventory()
+    topology.record(topo)
+    write_inventory(topo)
     if not todo:
         log(f"lab is up; inventory {rel(INVENTORY)}")
         return 0
-    any_mounted = any(is_mounted(Host(n).root) for n in ALL_HOSTS)
-    sources = debian_sources()
     dns = nameservers()
-    base = ensure_base(any_mounted)
+    sources = {r: debian_sources(release=r) for r in topo.releases()}
+    bases = {r: ensure_base(r) for r in sorted({h.release for h in todo})}
     ensure_nspawn_tmpfs()
     network.ensure_bridge()
     network.ensure_nat()
@@ -121,18 +121,30 @@ def cmd_up(args):
             log(f"{h.name}: stray systemd-nspawn pid {p} on its root; stopping it")
             h.stop()
         h.setup_netns()
-        h.mount(base)
-        h.configure(pubkey, sources, dns)
+        h.mount(bases[h.release])
+        h.configure(pubkey, sources[h.release], dns, topo)
         h.start()
     wait_running(todo, boot_timeout())
-    log(f"lab is up in {time.monotonic() - T0:.0f}s; inventory {rel(INVENTORY)}; "
-        f"try: .venv/bin/ansible -i {rel(INVENTORY)} all -m ping")
+    log(f"lab is up in {time.monotonic() - T0:.0f}s ({len(topo.hosts)} hosts, {topo.source}); inventory "
+        f"{rel(INVENTORY)}; try: .venv/bin/ansible -i {rel(INVENTORY)} all -m ping")
     return 0
+
+
+def check_same_lab(topo):
+    """`up` adds to a running lab only hosts of the same topology; anything else needs `down` first."""
+    rec = topology.recorded()
+    if rec is None:
+        return
+    for spec in rec.hosts:
+        if Host(spec.name, spec).pid() and topo.get(spec.name) != spec:
+            change = "is not in" if topo.get(spec.name) is None else "differs in"
+            raise LabError(f"the lab runs the topology {rec.source}, and its host '{spec.name}' {change} "
+                           f"{topo.source}: `lab.py down` first")
 
 
 def stop_host(name, purge):
     """Stop one host and remove its mount and namespace; the processes still there (see Host.stop)."""
-    h = Host(name)
+    h = Host(name)  # by name: `down` also removes hosts that no topology names any more
     t = time.monotonic()
     left = h.stop()
     if left is not None:
@@ -150,7 +162,7 @@ def stop_host(name, purge):
         log(f"{name}: network namespace and veth deleted")
     if purge and os.path.isdir(h.dir):
         shutil.rmtree(h.dir)
-        for f in (h.console, h.console + ".1"):
+        for f in (h.console, h.console + ".1", become_password_file(name)):
             if os.path.exists(f):
                 os.unlink(f)
         log(f"{name}: host dir deleted")
@@ -174,7 +186,8 @@ def cmd_down(args):
     lock = lab_lock()  # noqa: F841
     # Hosts stop in parallel: each waits for its own processes (an orderly shutdown takes a second or two).
     with ThreadPoolExecutor(max_workers=8) as pool:
-        running = [p for found in pool.map(lambda n: stop_host(n, args.purge), known_hosts()) for p in found]
+        names = known_hosts(topology.recorded() or topology.Topology("none", ()))
+        running = [p for found in pool.map(lambda n: stop_host(n, args.purge), names) for p in found]
     for name, pid, comm in running:
         log(f"{name}: pid {pid} ({comm}) is still running")
     if network.delete_bridge():
@@ -195,30 +208,40 @@ def cmd_down(args):
 
 
 def cmd_status(args):
-    names = list(HOSTS) + [OUTSIDER[0]]
+    topo = topology.current()
     ok = True
     bridge = network.bridge_exists()
     print(f"bridge {network.BRIDGE} ({network.GATEWAY}/{network.PREFIX}): {'up' if bridge else 'absent'}")
-    print(f"{'host':<10} {'address':<12} {'container':<22} {'systemd':<12} ssh")
-    for name in names:
-        h = Host(name)
+    print(f"{'host':<10} {'address':<12} {'container':<22} {'systemd':<12} {'ssh':<8} {'release':<9} login")
+    for spec in topo.hosts:
+        h = Host(spec.name, spec)
         pid = h.pid()
-        if name == OUTSIDER[0] and not pid and not os.path.exists(f"/run/netns/{h.netns}"):
-            continue
+        if not spec.groups and not pid and not os.path.exists(f"/run/netns/{h.netns}"):
+            continue  # a host in no group (the outsider) is shown only when it is there
         state = h.system_state() if pid else None
         ssh = h.ssh_ok() if (pid or bridge) else False
-        print(f"{name:<10} {h.ip:<12} {('running (pid %d)' % pid) if pid else 'stopped':<22} "
-              f"{state or '-':<12} {'answers' if ssh else 'no'}")
-        if name in HOSTS and not (pid and ssh):
+        print(f"{spec.name:<10} {h.ip:<12} {('running (pid %d)' % pid) if pid else 'stopped':<22} "
+              f"{state or '-':<12} {'answers' if ssh else 'no':<8} {spec.release:<9} {spec.login.label}")
+        if spec.groups and not (pid and ssh):
             ok = False
     return 0 if (ok or not args.check) else 1
+
+
+def lab_host(name):
+    topo = topology.current()
+    spec = topo.get(name)
+    if spec is None:
+        raise LabError(f"no host '{name}' in the lab's topology {topo.source} (hosts: {', '.join(topo.names())})")
+    return topo, Host(name, spec)
 
 
 def cmd_ssh(args):
     require_tools(["ssh"])
     if not os.path.exists(KEY):
         raise LabError("no lab key yet: run `lab.py up` first")
-    cmd = ["ssh", "-i", KEY] + SSH_OPTS + ["-o", "ConnectTimeout=5", f"root@{ALL_HOSTS[args.host]}"]
+    _, h = lab_host(args.host)
+    user = h.spec.login.user if args.login else "root"
+    cmd = ["ssh", "-i", KEY] + SSH_OPTS + ["-o", "ConnectTimeout=5", f"{user}@{h.ip}"]
     if args.cmd:
         cmd += ["--"] + args.cmd
     os.execvp("ssh", cmd)
@@ -227,7 +250,7 @@ def cmd_ssh(args):
 def cmd_restart(args):
     require_tools(["systemd-nspawn", "ip", "nsenter"])
     lock = lab_lock()  # noqa: F841
-    h = Host(args.host)
+    topo, h = lab_host(args.host)
     t = time.monotonic()
     if h.pid():
         running = [f"pid {pid} ({comm})" for pid, state, comm in h.stop(hard=args.hard) if state not in ("Z", "X")]
@@ -236,15 +259,15 @@ def cmd_restart(args):
         log(f"{h.name}: stopped in {time.monotonic() - t:.1f}s")
     else:
         log(f"{h.name}: was not running")
-    base = base_dir()
-    if not is_mounted(h.root) and base_current_hash() is None:
-        raise LabError("no base image: run `lab.py up` first")
+    base = base_dir(h.release)
+    if not is_mounted(h.root) and base_current_hash(h.release) is None:
+        raise LabError(f"no {h.release} base image: run `lab.py up` first")
     ensure_nspawn_tmpfs()
     network.ensure_bridge()
     network.ensure_nat()
     h.setup_netns()
     h.mount(base)
-    h.configure(ensure_key(), debian_sources(), nameservers())
+    h.configure(ensure_key(), debian_sources(release=h.release), nameservers(), topo)
     t2 = time.monotonic()
     h.start()
     wait_running([h], boot_timeout())
@@ -254,20 +277,25 @@ def cmd_restart(args):
 
 
 def parser():
-    p = argparse.ArgumentParser(prog="lab.py", description="The four-host lab on this machine (systemd-nspawn).")
+    names = topology.host_names()
+    p = argparse.ArgumentParser(prog="lab.py", description="The project's hosts on this machine (systemd-nspawn).")
     sub = p.add_subparsers(dest="command", required=True, metavar="{up,down,status,ssh,restart}")
     up = sub.add_parser("up", help="start the lab (idempotent)")
+    up.add_argument("--topology", metavar="FILE", default=topology.DEFAULT,
+                    help=f"the hosts to start (default: {rel(topology.DEFAULT)}, the project's four hosts)")
     up.add_argument("--with-outsider", action="store_true",
-                    help=f"also start the host {OUTSIDER[0]} ({OUTSIDER[1]}), which is not in the inventory")
+                    help=f"also start the host {topology.OUTSIDER} (in no group, so not in the inventory)")
     down = sub.add_parser("down", help="stop the lab and remove what `up` made (idempotent)")
     down.add_argument("--purge", action="store_true", help="also delete the hosts' dirs under .lab/")
     st = sub.add_parser("status", help="show each host's state")
-    st.add_argument("--check", action="store_true", help="exit 1 unless all four hosts run and answer ssh")
-    ssh = sub.add_parser("ssh", help="ssh into a host as root")
-    ssh.add_argument("host", choices=list(ALL_HOSTS))
+    st.add_argument("--check", action="store_true",
+                    help="exit 1 unless every host of the inventory runs and answers ssh")
+    ssh = sub.add_parser("ssh", help="ssh into a host (as root, or as the topology's login with --login)")
+    ssh.add_argument("--login", action="store_true", help="log in as the host's login user instead of root")
+    ssh.add_argument("host", choices=names)
     ssh.add_argument("cmd", nargs=argparse.REMAINDER, help="command to run (default: a shell)")
     rs = sub.add_parser("restart", help="reboot one host")
-    rs.add_argument("host", choices=list(ALL_HOSTS))
+    rs.add_argument("host", choices=names)
     rs.add_argument("--hard", action="store_true", help="SIGKILL the container (a power cut), then start it")
     return p
 

@@ -12,20 +12,23 @@ import time
 import uuid
 
 from . import network
-from .image import base_build_id
+from .image import SUITE, base_build_id
+from .inventory import become_password
 from .paths import HOSTS_DIR, KEY, LAB_DIR, rel
 from .procs import alive, is_mounted, pidns_members, proc_stat, reap
 from .shell import LabError, log, run
-from .topology import ALL_HOSTS, HOSTS
 
 NSPAWN_TMPFS = "/run/systemd/nspawn"
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
 
 
 class Host:
-    def __init__(self, name):
+    def __init__(self, name, spec=None):
+        """`spec`: the host's entry in the topology (None for a host `down` found on disk only)."""
         self.name = name
-        self.ip = ALL_HOSTS.get(name)  # None for a host `down` found on disk but no longer knows
+        self.spec = spec
+        self.ip = spec.address if spec else None
+        self.release = spec.release if spec else SUITE
         self.dir = os.path.join(HOSTS_DIR, name)
         self.upper = os.path.join(self.dir, "upper")
         self.work = os.path.join(self.dir, "work")
@@ -118,14 +121,15 @@ class Host:
         if is_mounted(self.root):
             return
         stamp = os.path.join(self.dir, "base.build")
-        want = base_build_id()
+        want = base_build_id(self.release)
         try:
             with open(stamp) as f:
                 have = f.read().strip()
         except OSError:
             have = None
         if have and have != want and os.path.isdir(self.upper):
-            log(f"{self.name}: the base image was rebuilt ({have} -> {want}); resetting this host's overlay")
+            log(f"{self.name}: its base image changed ({have} -> {want}: rebuilt, or another release); "
+                "resetting this host's overlay")
             shutil.rmtree(self.upper)
             if os.path.isdir(self.work):
                 shutil.rmtree(self.work)
@@ -162,14 +166,14 @@ class Host:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
 
-    def configure(self, pubkey, sources, dns):
+    def configure(self, pubkey, sources, dns, topo):
         """Write this host's identity and the lab's settings into its overlay (before each boot)."""
         self.write("etc/hostname", self.name + "\n")
         lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
                  "ff02::1\tip6-allnodes", "ff02::2\tip6-allrouters", ""]
-        names = dict(HOSTS)
-        if self.name not in names:
-            names[self.name] = self.ip
+        # the inventory's hosts, and this one (an outsider knows the others, they do not know it)
+        names = {h.name: h.address for h in topo.grouped()}
+        names.setdefault(self.name, self.ip)
         lines += [f"{ip}\t{n}" for n, ip in names.items()]
         self.write("etc/hosts", "\n".join(lines) + "\n")
         self.write("etc/resolv.conf", "".join(f"nameserver {s}\n" for s in dns))
@@ -185,13 +189,54 @@ class Host:
             run(["ssh-keygen", "-A", "-f", self.root])
         os.makedirs(os.path.join(self.root, "root/.ssh"), mode=0o700, exist_ok=True)
         os.chmod(os.path.join(self.root, "root/.ssh"), 0o700)
+        # root keeps the lab's key whatever the login: `lab.py ssh` is the lab's console
         self.write("root/.ssh/authorized_keys", pubkey, 0o600)
+        self.configure_login(pubkey)
+        # Debian 13's keyring names the file .pgp (with a .gpg link, kept for now)
+        keyring = next((k for k in ("usr/share/keyrings/debian-archive-keyring.pgp",
+                                    "usr/share/keyrings/debian-archive-keyring.gpg")
+                        if os.path.exists(os.path.join(self.root, k))), "usr/share/keyrings/debian-archive-keyring.gpg")
         stanzas = []
         for uri, suite, comps in sources:
             stanzas.append(f"Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: {' '.join(comps)}\n"
-                           "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")
+                           f"Signed-By: /{keyring}\n")
         self.write("etc/apt/sources.list.d/debian.sources",
                    "# written by lab/lab.py from the controller's apt sources\n" + "\n".join(stanzas))
+
+    def configure_login(self, pubkey):
+        """The topology's login: a user with the lab's key and sudo (with or without a password)."""
+        sudoers = "etc/sudoers.d/lab-login"
+        login = self.spec.login
+        if login.user == "root":
+            if os.path.exists(os.path.join(self.root, sudoers)):
+                os.unlink(os.path.join(self.root, sudoers))
+            return
+        user = self._passwd_entry(login.user)
+        if user is None:
+            run(["chroot", self.root, "useradd", "--create-home", "--shell", "/bin/bash", login.user])
+            user = self._passwd_entry(login.user)
+        uid, gid, home = int(user[2]), int(user[3]), user[5].lstrip("/")
+        ssh_dir = os.path.join(self.root, home, ".ssh")
+        os.makedirs(ssh_dir, mode=0o700, exist_ok=True)
+        os.chmod(ssh_dir, 0o700)
+        self.write(os.path.join(home, ".ssh/authorized_keys"), pubkey, 0o600)
+        for path in (ssh_dir, os.path.join(ssh_dir, "authorized_keys")):
+            os.chown(path, uid, gid)
+        nopasswd = "NOPASSWD: " if login.sudo == "nopasswd" else ""
+        self.write(sudoers, "# written by lab/lab.py: the topology's login\n"
+                   f"{login.user} ALL=(ALL:ALL) {nopasswd}ALL\n", 0o440)
+        if login.sudo == "password":
+            run(["chroot", self.root, "chpasswd"], input=f"{login.user}:{become_password(self.name)}\n")
+        else:  # no password at all ('*', not the locked '!': key logins stay allowed)
+            run(["chroot", self.root, "usermod", "--password", "*", login.user])
+
+    def _passwd_entry(self, user):
+        with open(os.path.join(self.root, "etc/passwd")) as f:
+            for line in f:
+                fields = line.rstrip("\n").split(":")
+                if fields[0] == user:
+                    return fields
+        return None
 
     # -- container ---------------------------------------------------------------------------------------
     def start(self):
@@ -321,15 +366,15 @@ def lab_nspawn_pids():
     return [pid for pid, args in nspawn_processes() if any(a.startswith(prefix) for a in args)]
 
 
-def known_hosts():
+def known_hosts(topo):
     """Every host this lab may have made: the topology's, and any with a disk, pid file or namespace."""
-    names = list(ALL_HOSTS)
+    names = []
     if os.path.isdir(HOSTS_DIR):
         names += sorted(os.listdir(HOSTS_DIR))
     if os.path.isdir(LAB_DIR):
         names += sorted(f[:-len(".pid")] for f in os.listdir(LAB_DIR) if f.endswith(".pid"))
     names += [n[len(network.NETNS_PREFIX):] for n in network.lab_netns()]
-    return list(dict.fromkeys(names))
+    return topo.names() + [n for n in dict.fromkeys(names) if n not in topo.names()]
 
 
 def _same(pid, start):

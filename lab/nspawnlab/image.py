@@ -17,10 +17,12 @@ import time
 from .paths import CACHE
 from .shell import LabError, log, run, tail
 
-SUITE = "bookworm"
+SUITE = "bookworm"  # the release of a host that names none
+# suites of these names in the controller's apt sources are Debian's (a vendor's "cloud-bookworm" is not)
+DEBIAN_CODENAMES = ("bullseye", "bookworm", "trixie", "forky", "sid")
 BASE_PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "python3-apt", "iproute2",
-    "ca-certificates", "debian-archive-keyring", "procps",
+    "ca-certificates", "debian-archive-keyring", "procps", "sudo",
 ]
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -88,30 +90,40 @@ def _parse_deb822(text):
     return out
 
 
-def debian_sources(entries=None, env=None):
-    """The Debian archive entries for SUITE: [(uri, suite, components)], main archive first.
+def debian_sources(entries=None, env=None, release=SUITE):
+    """The Debian archive entries for a release: [(uri, suite, components)], main archive first.
 
-    LAB_MIRROR replaces the archive's URI (SUITE and SUITE-updates), LAB_SECURITY_MIRROR the security one.
+    From the controller's own apt sources: its entries for the release if it has them, else its Debian
+    archive and security archive with the release's suites (a Debian 12 controller serves Debian 13
+    hosts from the same mirror). LAB_MIRROR replaces the archive's URI (RELEASE and RELEASE-updates),
+    LAB_SECURITY_MIRROR the security one.
     """
     env = os.environ if env is None else env
     if entries is None:
         entries = parse_apt_sources()
-    ours = [(u.rstrip("/"), s, c) for (u, s, c) in entries if s == SUITE or s.startswith(SUITE + "-")]
-    ours = [(u, s, c or ["main"]) for (u, s, c) in ours if "main" in c or not c]
+    debian = [(u.rstrip("/"), s, c or ["main"]) for (u, s, c) in entries
+              if s.split("-")[0] in DEBIAN_CODENAMES and ("main" in c or not c)]
+    ours = [e for e in debian if e[1] == release or e[1].startswith(release + "-")]
+    if not any(s == release for (_, s, _) in ours):
+        archive = next((u for (u, s, _) in debian if s in DEBIAN_CODENAMES), None)
+        security = next((u for (u, s, _) in debian if s.endswith("-security")), None)
+        updates = any(s.endswith("-updates") for (_, s, _) in debian)
+        ours = ([(archive, release, ["main"])] + ([(archive, release + "-updates", ["main"])] if updates else [])
+                if archive else []) + ([(security, release + "-security", ["main"])] if security else [])
     mirror = env.get("LAB_MIRROR", "").strip().rstrip("/")
     security = env.get("LAB_SECURITY_MIRROR", "").strip().rstrip("/")
     if mirror:
-        ours = [e for e in ours if e[1] not in (SUITE, SUITE + "-updates")]
-        ours = [(mirror, SUITE, ["main"]), (mirror, SUITE + "-updates", ["main"])] + ours
+        ours = [e for e in ours if e[1] not in (release, release + "-updates")]
+        ours = [(mirror, release, ["main"]), (mirror, release + "-updates", ["main"])] + ours
     if security:
-        ours = [e for e in ours if e[1] != SUITE + "-security"] + [(security, SUITE + "-security", ["main"])]
+        ours = [e for e in ours if e[1] != release + "-security"] + [(security, release + "-security", ["main"])]
     seen, result = set(), []
-    for e in sorted(ours, key=lambda e: (e[1] != SUITE, e[1])):
+    for e in sorted(ours, key=lambda e: (e[1] != release, e[1])):
         if (e[0], e[1]) not in seen:
             seen.add((e[0], e[1]))
             result.append(e)
-    if not any(s == SUITE for (_, s, _) in result):
-        raise LabError(f"no Debian '{SUITE}' mirror in the controller's apt sources "
+    if not any(s == release for (_, s, _) in result):
+        raise LabError(f"no Debian mirror for '{release}' in the controller's apt sources "
                        "(/etc/apt/sources.list, /etc/apt/sources.list.d/); set LAB_MIRROR=URL")
     return result
 
@@ -151,9 +163,9 @@ def controller_ca():
 # ---------------------------------------------------------------------------------------------------------
 # the base image
 
-def recipe():
+def recipe(release=SUITE):
     return {
-        "suite": SUITE,
+        "suite": release,
         "variant": "minbase",
         "include": BASE_PACKAGES,
         "ca_bundle_sha256": hashlib.sha256(controller_ca().encode()).hexdigest(),
@@ -166,30 +178,33 @@ def _source_of(fn):
     return inspect.getsource(fn)
 
 
-def recipe_hash():
-    return hashlib.sha256(json.dumps(recipe(), sort_keys=True).encode()).hexdigest()[:16]
+def recipe_hash(release=SUITE):
+    return hashlib.sha256(json.dumps(recipe(release), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def base_dir():
-    return os.path.join(CACHE, f"{SUITE}-base")
+def base_dir(release=SUITE):
+    # keyed by its recipe: checkouts of different versions share the cache without rebuilding each other's
+    return os.path.join(CACHE, f"{release}-base-{recipe_hash(release)}")
 
 
-def base_recipe_file():
-    return base_dir() + ".recipe"
+def base_recipe_file(release=SUITE):
+    return base_dir(release) + ".recipe"
 
 
-def base_current_hash():
+def base_current_hash(release=SUITE):
+    """The recipe hash of the release's base if it is built, else None."""
     try:
-        with open(base_recipe_file()) as f:
-            return json.load(f)["hash"]
+        with open(base_recipe_file(release)) as f:
+            have = json.load(f)["hash"]
     except (OSError, ValueError, KeyError):
         return None
+    return have if os.path.isdir(base_dir(release)) else None
 
 
-def base_build_id():
-    """Identifies one build of the base (a host's overlay belongs to exactly one)."""
+def base_build_id(release=SUITE):
+    """Identifies one build of a release's base (a host's overlay belongs to exactly one)."""
     try:
-        with open(base_recipe_file()) as f:
+        with open(base_recipe_file(release)) as f:
             info = json.load(f)
         return f"{info['hash']}-{info['built']}"
     except (OSError, ValueError, KeyError):
@@ -236,45 +251,50 @@ def configure_base(root):
                 os.unlink(fp)
 
 
-def ensure_base(any_host_mounted):
-    """Build the base image if it is missing or its recipe changed. Returns the base dir."""
+def ensure_base(release):
+    """Build a release's base image unless its recipe's is cached. Returns the base dir."""
     os.makedirs(CACHE, exist_ok=True)
-    want = recipe_hash()
+    want = recipe_hash(release)
+    base = base_dir(release)
     with open(os.path.join(CACHE, ".lock"), "w") as lockf:
         fcntl.flock(lockf, fcntl.LOCK_EX)
-        have = base_current_hash()
-        if have == want and os.path.isdir(base_dir()):
-            log(f"base image {base_dir()} is cached (recipe {want})")
-            return base_dir()
-        if have and os.path.isdir(base_dir()) and any_host_mounted:
-            log(f"WARNING: the base image recipe changed ({have} -> {want}) but hosts are mounted on it; "
-                "keeping the old one until `lab down`")
-            return base_dir()
-        sources = debian_sources()
+        if base_current_hash(release) == want:
+            log(f"base image {base} is cached")
+            return base
+        sources = debian_sources(release=release)
         mirror = sources[0][0]
-        new = base_dir() + ".new"
+        new = base + ".new"
         if os.path.exists(new):
             shutil.rmtree(new)
-        logf = os.path.join(CACHE, "debootstrap.log")
-        log(f"building the base image (debootstrap {SUITE} minbase from {mirror}, ~1-2 min; log {logf})")
+        logf = os.path.join(CACHE, f"debootstrap-{release}.log")
+        log(f"building the {release} base image (debootstrap minbase from {mirror}, ~1 min; log {logf})")
         t = time.monotonic()
         with open(logf, "w") as lf:
             p = subprocess.run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BASE_PACKAGES),
-                                SUITE, new, mirror], stdout=lf, stderr=subprocess.STDOUT)
+                                release, new, mirror], stdout=lf, stderr=subprocess.STDOUT)
         if p.returncode != 0:
-            raise LabError(f"debootstrap failed (exit {p.returncode}); see {logf}", tail(logf, 25))
-        log(f"debootstrap done in {time.monotonic() - t:.0f}s; configuring the base")
+            raise LabError(f"debootstrap {release} failed (exit {p.returncode}); see {logf}", tail(logf, 25))
+        log(f"debootstrap {release} done in {time.monotonic() - t:.0f}s; configuring the base")
         configure_base(new)
-        old = base_dir() + ".old"
-        if os.path.exists(base_dir()):
-            if os.path.exists(old):
-                shutil.rmtree(old)
-            os.rename(base_dir(), old)
-        os.rename(new, base_dir())
-        with open(base_recipe_file(), "w") as f:
-            json.dump({"hash": want, "recipe": recipe(), "built": time.strftime("%Y%m%dT%H%M%S")}, f,
+        os.rename(new, base)
+        with open(base_recipe_file(release), "w") as f:
+            json.dump({"hash": want, "recipe": recipe(release), "built": time.strftime("%Y%m%dT%H%M%S")}, f,
                       indent=1)
-        if os.path.exists(old):
-            shutil.rmtree(old)
-        log(f"base image ready in {time.monotonic() - t:.0f}s (recipe {want})")
-        return base_dir()
+        log(f"{release} base image ready in {time.monotonic() - t:.0f}s ({base})")
+        prune_bases(release, keep=base)
+        return base
+
+
+def prune_bases(release, keep, spare=1):
+    """Delete older bases of a release (other recipes) that no overlay uses, but the `spare` newest."""
+    with open("/proc/self/mountinfo") as f:
+        used = f.read()
+    others = sorted((d for d in os.listdir(CACHE) if d.startswith(f"{release}-base-") and "." not in d
+                     and os.path.join(CACHE, d) != keep), key=lambda d: os.stat(os.path.join(CACHE, d)).st_mtime)
+    for d in others[:-spare] if spare else others:
+        path = os.path.join(CACHE, d)
+        if f"lowerdir={path}" not in used:
+            shutil.rmtree(path)
+            if os.path.exists(path + ".recipe"):
+                os.unlink(path + ".recipe")
+            log(f"old base image {path} deleted (no overlay uses it)")

@@ -8,6 +8,7 @@ lab comes back as after a reboot).
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 LAB_DIR = ROOT / ".lab"
 SUBNET = "10.213.0.0/24"
+TOPOLOGIES = ROOT / "lab" / "topologies"
 
 
 def lab(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -82,22 +84,27 @@ def lab_to_ourselves():
     """The lab is machine-global: if it is up (the session's), take it down now and bring it back after."""
     if os.geteuid() != 0:
         pytest.fail("the lab tool's test needs root (containers, network namespaces): run it as root")
-    was_up = bool(recorded_processes())
-    if was_up:
+    again = None
+    if recorded_processes():  # the topology it runs, to start the same again
+        started = json.loads((LAB_DIR / "topology.json").read_text())
+        again = ["--topology", str(ROOT / started["source"])]
+        if any(h["name"] == "outsider" for h in started["hosts"]):
+            again.append("--with-outsider")
         res = lab("down")
         assert res.returncode == 0, res.stderr[-3000:]
     yield
-    if was_up:
-        res = lab("up")
+    if again:
+        res = lab("up", *again)
         assert res.returncode == 0, res.stderr[-3000:]
 
 
-def test_down_right_after_up_leaves_nothing(lab_to_ourselves):
-    up = lab("up")
+@pytest.mark.parametrize("topology,hosts", [(None, 4), ("seven-hosts.yml", 7)])
+def test_down_right_after_up_leaves_nothing(lab_to_ourselves, topology, hosts):
+    up = lab("up", *(["--topology", str(TOPOLOGIES / topology)] if topology else []))
     try:
         assert up.returncode == 0, up.stderr[-3000:]
         recorded = recorded_processes()
-        assert len(recorded) == 4, up.stderr[-3000:]
+        assert len(recorded) == hosts, up.stderr[-3000:]
     finally:
         down = lab("down", timeout=300)
     assert down.returncode == 0, down.stderr[-3000:]

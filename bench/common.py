@@ -240,6 +240,7 @@ def generated(servers: int, hours: float = 2.0) -> Path:
 
 def head_of(path: Path, rows: int) -> Path:
     """The header and the first `rows` data rows of a data file."""
+    DATA.mkdir(parents=True, exist_ok=True)  # `--parts ingest` alone runs before anything made it
     out = DATA / f"{path.stem}_head{rows}.csv"
     if not out.exists():
         with open(path) as src, open(out.with_suffix(".tmp"), "w") as dst:

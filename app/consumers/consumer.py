@@ -7,10 +7,11 @@ import threading
 import time
 
 from pipeline.config import Config
-from pipeline.records import TOPIC_FIELDS, RowError, decode_message
+from pipeline.timeline import parse_ts
+from pipeline.records import TOPIC_FIELDS, RowError, decode_message, message_event_time, message_origin
 from kafka_connection import StoppedWhileConnecting, client_options, stop_ends_connecting, unreachable_message
 
-from .sink import CsvSink, CsvTarget, SinkError
+from .sink import CsvSink, CsvTarget, Row, SinkError
 
 log = logging.getLogger("consumer")
 
@@ -114,7 +115,7 @@ def run(cfg: Config, role: str) -> int:
         _seek(consumer, partitions, offsets)
         log.info("%s: reading %d partitions of %s", role, len(partitions), ", ".join(key_of))
 
-    bad = dupes = written = 0
+    bad = dupes = written = untimed = 0
     paused = False
     last_stats = last_commit = time.monotonic()
     tp_by_name = {f"{tp.topic}:{tp.partition}": tp for tp in partitions}
@@ -127,12 +128,24 @@ def run(cfg: Config, role: str) -> int:
             for rec in records:
                 new_offsets[f"{tp.topic}:{tp.partition}"] = rec.offset + 1
                 try:
-                    fields_by_key[key].append(decode_message(key, rec.value))
+                    fields = decode_message(key, rec.value)
+                    headers = dict(rec.headers or ())
+                    event_time = message_event_time(headers)
+                    origin = message_origin(headers)
                 except RowError as exc:
                     bad += 1
                     if bad <= 20 or bad % 1000 == 0:
                         log.warning("skipped %s partition %d offset %d: %s (%d bad so far)",
                                     tp.topic, tp.partition, rec.offset, exc, bad)
+                    continue
+                if event_time is None:
+                    event_time = parse_ts(fields[0]).seconds
+                    untimed += 1
+                    if untimed == 1:
+                        log.warning("%s partition %d offset %d: a message without the producer's event_time "
+                                    "header (another producer?): a time-only row is placed by its time of day "
+                                    "alone, on the series' first day", tp.topic, tp.partition, rec.offset)
+                fields_by_key[key].append(Row(fields, event_time, origin))
         if new_offsets:
             try:
                 w, d = sink.append(fields_by_key, new_offsets)
@@ -153,13 +166,13 @@ def run(cfg: Config, role: str) -> int:
             _commit(consumer, OffsetAndMetadata, tp_by_name, sink.offsets)
         if now - last_stats >= STATS_SECONDS and (written or bad or dupes):
             last_stats = now
-            log.info("%s: %d rows written, %d duplicates dropped, %d bad messages skipped; %s", role, written,
+            log.info("%s: %d rows written, %d re-sent rows dropped, %d bad messages skipped; %s", role, written,
                      dupes, bad, ", ".join(f"{t.path.name} {sink.rows[t.key]} rows" for t in targets))
 
     if partitions:
         _commit(consumer, OffsetAndMetadata, tp_by_name, sink.offsets)
     consumer.close(autocommit=False)
-    log.info("%s stopped: %d rows written, %d duplicates dropped, %d bad messages skipped; %s", role, written,
+    log.info("%s stopped: %d rows written, %d re-sent rows dropped, %d bad messages skipped; %s", role, written,
              dupes, bad, ", ".join(f"{t.path.name} {sink.rows[t.key]} rows" for t in targets))
     return 0
 

@@ -35,7 +35,7 @@ def parse_ts(text: str) -> Stamp:
         except ValueError as exc:  # 2024-02-30 and the like
             raise TimestampError(f"bad ts {text!r}: {exc}") from None
         return Stamp(FULL, int(dt.timestamp()))
-    raise TimestampError(f"bad ts {text!r}: expected HH:MM:SS or YYYY-MM-DD HH:MM:SS")
+    raise TimestampError(f"bad ts {text[:40]!r}{'...' if len(text) > 40 else ''}: expected HH:MM:SS or YYYY-MM-DD HH:MM:SS")
 
 
 def format_seconds(seconds: int, kind: str) -> str:

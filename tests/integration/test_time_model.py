@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from monitoring.wiring import DATA_COLUMNS, EVENTS_DIR, JOBS, TOPICS
 from tests.support import reference
-from tests.support.pipeline import Service, csv_rows, run, topics_of, wait_caught_up, write_config
+from tests.support.pipeline import Service, csv_rows, run, team_csv, topics_of, wait_caught_up, write_config
 
-DATA_HEADER = "ts,server_id,cpu_pct,mem_pct,net_in,net_out,disk_io"
-TEAM_CSVS = ("team_42_CPU_MEM.csv", "team_42_NET_DISK.csv")
+DATA_HEADER = ",".join(DATA_COLUMNS)
+TEAM_CSVS = tuple(team_csv(job) for job in JOBS)
 
 
 def write_data(path: Path, lines) -> Path:
@@ -47,7 +48,7 @@ def replay(kafka_broker, work: Path, prefix: str, *data_files: Path, **sections)
 
 def team_csvs(config: Path, work: Path, jobs=("spark-job1", "spark-job2")) -> dict[str, str]:
     out = {}
-    for job, name in zip(("spark-job1", "spark-job2"), TEAM_CSVS):
+    for job, name in zip(JOBS, TEAM_CSVS):
         if job in jobs:
             res = run(config, job, timeout=900)
             assert res.returncode == 0, res.stderr[-3000:]
@@ -67,8 +68,9 @@ def hand_written(work: Path, data: Path) -> None:
     out = work / "output"
     out.mkdir(parents=True, exist_ok=True)
     rows = reference.data_file_rows(data)
-    for name, columns in reference.INPUT_COLUMNS.items():
-        (out / name).write_text(",".join(columns) + "\n" + "".join(",".join(r[c] for c in columns) + "\n" for r in rows))
+    for topic in TOPICS.values():
+        (out / topic.csv).write_text(",".join(topic.fields) + "\n" +
+                                     "".join(",".join(r[c] for c in topic.fields) + "\n" for r in rows))
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +103,10 @@ def test_a_series_with_a_14h_gap_in_file_order(kafka_broker, tmp_path):
     assert first[:2] == ["s1", "07:00:00"], "the 07:00 rows come first, on the series' first day"
 
     # The same file again (a producer restart, a second site.yml): nothing is added.
-    before = {p.name: p.read_bytes() for p in (tmp_path / "output").glob("*_data.csv")}
+    consumer_csvs = [tmp_path / "output" / t.csv for t in TOPICS.values()]
+    before = [p.read_bytes() for p in consumer_csvs]
     config, consumers, _ = replay(kafka_broker, tmp_path, "gap", data)
-    assert {p.name: p.read_bytes() for p in (tmp_path / "output").glob("*_data.csv")} == before
+    assert [p.read_bytes() for p in consumer_csvs] == before
     assert "288 re-sent rows dropped" in consumers[0].text()  # 144 rows, two topics
 
     # Another data file into the same pipeline is said, not mixed in silently.
@@ -152,29 +155,30 @@ def test_hand_written_consumer_csvs_give_the_reference(tmp_path, case, day_from_
     hand_written(tmp_path, data)
     got = team_csvs(config, tmp_path, jobs=("spark-job1",))
     assert_equal_reference(got, [data])
-    assert not (tmp_path / "output" / "events").exists()
+    assert not (tmp_path / "output" / EVENTS_DIR).exists()
 
 
 def test_hand_written_csv_with_bom_crlf_nan_and_bad_forms(tmp_path):
     config = write_config(tmp_path, "127.0.0.1:9", "unused")
     out = tmp_path / "output"
     out.mkdir(parents=True)
-    (out / "cpu_data.csv").write_bytes("\ufeffts,server_id,cpu_pct\r\n10:00:00,s1,10.00\r\n10:00:05,s1,NaN\r\n"
+    cpu, mem = (out / TOPICS[k].csv for k in ("cpu", "mem"))
+    cpu.write_bytes("\ufeffts,server_id,cpu_pct\r\n10:00:00,s1,10.00\r\n10:00:05,s1,NaN\r\n"
                                        "10:00:05,s1,Infinity\r\n10:00:10,s1,30.00\r\n".encode())
-    (out / "mem_data.csv").write_text("ts,server_id,mem_pct\n10:00:00,s1,inf\n10:00:10,s1,40.00\n")
+    mem.write_text("ts,server_id,mem_pct\n10:00:00,s1,inf\n10:00:10,s1,40.00\n")
     res = run(config, "spark-job1")
     assert res.returncode == 0, res.stderr[-2000:]
-    assert "cpu_data.csv: 2 rows with a bad ts, server_id or value skipped (first: line 3: cpu_pct is not a number" \
+    assert f"{cpu.name}: 2 rows with a bad ts, server_id or value skipped (first: line 3: cpu_pct is not a number" \
         in res.stderr
-    assert (out / "team_42_CPU_MEM.csv").read_text().splitlines()[1:] == [
+    assert (out / TEAM_CSVS[0]).read_text().splitlines()[1:] == [
         "s1,10:00:00,10:00:30,20.00,40.00,", "s1,10:00:10,10:00:40,30.00,40.00,"]
 
-    (out / "cpu_data.csv").write_bytes(b"ts,server_id,cpu_pct\r10:00:00,s1,10.00\r" * 3)
+    cpu.write_bytes(b"ts,server_id,cpu_pct\r10:00:00,s1,10.00\r" * 3)
     res = run(config, "spark-job1")
     last = res.stderr.strip().splitlines()[-1]
     assert res.returncode == 1 and "CR-only line ends" in last and len(last) < 300
 
-    (out / "cpu_data.csv").write_text("ts,server_id,cpu_pct\n2026-01-01T10:00:00Z,s1,1.00\n1767261600000,s1,1.00\n")
+    cpu.write_text("ts,server_id,cpu_pct\n2026-01-01T10:00:00Z,s1,1.00\n1767261600000,s1,1.00\n")
     res = run(config, "spark-job1")
     last = res.stderr.strip().splitlines()[-1]
     assert res.returncode == 1 and "HH:MM:SS or YYYY-MM-DD HH:MM:SS" in last, last

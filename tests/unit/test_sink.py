@@ -4,14 +4,17 @@ import json
 
 import pytest
 
-from consumers.sink import CsvSink, CsvTarget, Row, SinkError
+from monitoring.consumers.sink import CsvSink, CsvTarget, Row, SinkError
+from monitoring.wiring import EVENTS_DIR, TOPICS
 
-HEADER = ("ts", "server_id", "cpu_pct")
+CPU = TOPICS["cpu"]
+HEADER = CPU.fields
+CSV = CPU.csv
 DIGEST = "0123456789abcdef"
 
 
 def sink(folder, fsync=True):
-    return CsvSink(folder, "consumer1", [CsvTarget("cpu", "t-cpu", folder / "cpu_data.csv", HEADER)], fsync)
+    return CsvSink(folder, "consumer1", [CsvTarget("cpu", "t-cpu", folder / CSV, HEADER)], fsync)
 
 
 def row(ts, server, value, line=None, digest=DIGEST, t=None):
@@ -23,10 +26,10 @@ def row(ts, server, value, line=None, digest=DIGEST, t=None):
 def test_fresh_start_writes_headers_and_a_checkpoint(tmp_path):
     s = sink(tmp_path)
     assert s.restore() == {}
-    assert (tmp_path / "cpu_data.csv").read_text() == "ts,server_id,cpu_pct\n"
-    assert (tmp_path / "events" / "cpu_data.csv").read_text() == "event_time,ts,server_id,cpu_pct\n"
+    assert (tmp_path / CSV).read_text() == "ts,server_id,cpu_pct\n"
+    assert (tmp_path / EVENTS_DIR / CSV).read_text() == "event_time,ts,server_id,cpu_pct\n"
     doc = json.loads((tmp_path / ".consumer1.checkpoint.json").read_text())
-    assert doc["lengths"] == {"cpu_data.csv": 21, "events/cpu_data.csv": 32} and doc["offsets"] == {}
+    assert doc["lengths"] == {CSV: 21, f"{EVENTS_DIR}/{CSV}": 32} and doc["offsets"] == {}
 
 
 def test_each_row_goes_to_the_csv_and_with_its_event_time_to_events(tmp_path):
@@ -34,8 +37,8 @@ def test_each_row_goes_to_the_csv_and_with_its_event_time_to_events(tmp_path):
     s.restore()
     assert s.append({"cpu": [row("23:59:59", "s1", "1.00", 1), row("00:00:04", "s1", "2.00", 2, t=86404)]},
                     {"t-cpu:0": 2}) == (2, 0)
-    assert (tmp_path / "cpu_data.csv").read_text().splitlines()[1:] == ["23:59:59,s1,1.00", "00:00:04,s1,2.00"]
-    assert (tmp_path / "events" / "cpu_data.csv").read_text().splitlines()[1:] == [
+    assert (tmp_path / CSV).read_text().splitlines()[1:] == ["23:59:59,s1,1.00", "00:00:04,s1,2.00"]
+    assert (tmp_path / EVENTS_DIR / CSV).read_text().splitlines()[1:] == [
         "86399,23:59:59,s1,1.00", "86404,00:00:04,s1,2.00"]
 
 
@@ -71,26 +74,26 @@ def test_a_torn_tail_after_the_checkpoint_is_cut_and_read_again(tmp_path):
     s = sink(tmp_path)
     s.restore()
     s.append({"cpu": [row("10:00:00", "s1", "1.00", 2)]}, {"t-cpu:0": 1})
-    with open(tmp_path / "cpu_data.csv", "a") as f:
+    with open(tmp_path / CSV, "a") as f:
         f.write("10:00:05,s1,2.00\n10:00:10,s")  # written, but killed before the checkpoint
-    with open(tmp_path / "events" / "cpu_data.csv", "a") as f:
+    with open(tmp_path / EVENTS_DIR / CSV, "a") as f:
         f.write("36005,10:00:05,s1,2.00\n")
     again = sink(tmp_path)
     assert again.restore() == {"t-cpu:0": 1}
-    assert (tmp_path / "cpu_data.csv").read_text() == "ts,server_id,cpu_pct\n10:00:00,s1,1.00\n"
-    assert (tmp_path / "events" / "cpu_data.csv").read_text().splitlines()[1:] == ["36000,10:00:00,s1,1.00"]
+    assert (tmp_path / CSV).read_text() == "ts,server_id,cpu_pct\n10:00:00,s1,1.00\n"
+    assert (tmp_path / EVENTS_DIR / CSV).read_text().splitlines()[1:] == ["36000,10:00:00,s1,1.00"]
     # the line after the checkpoint is not known yet: it is written when read again
     assert again.append({"cpu": [row("10:00:05", "s1", "2.00", 3)]}, {"t-cpu:0": 2}) == (1, 0)
 
 
 def test_rows_no_checkpoint_counts_are_moved_aside_and_read_again(tmp_path, caplog):
-    (tmp_path / "cpu_data.csv").write_text("ts,server_id,cpu_pct\n10:00:00,s1,1.00\n10:00:05,s")
+    (tmp_path / CSV).write_text("ts,server_id,cpu_pct\n10:00:00,s1,1.00\n10:00:05,s")
     s = sink(tmp_path)
     caplog.set_level("WARNING")
     assert s.restore() == {}
     assert s.rows["cpu"] == 0
     assert "no checkpoint counts them; moved aside" in caplog.text
-    aside = list(tmp_path.glob("cpu_data.csv.*.aside"))
+    aside = list(tmp_path.glob(f"{CSV}.*.aside"))
     assert len(aside) == 1 and aside[0].read_text().endswith("10:00:05,s")
 
 
@@ -98,7 +101,7 @@ def test_a_csv_shorter_than_its_checkpoint_rereads_its_topic(tmp_path):
     s = sink(tmp_path)
     s.restore()
     s.append({"cpu": [row("10:00:00", "s1", "1.00", 2), row("10:00:05", "s1", "2.00", 3)]}, {"t-cpu:0": 2})
-    (tmp_path / "cpu_data.csv").write_text("ts,server_id,cpu_pct\n10:00:00,s1,1.00\n")
+    (tmp_path / CSV).write_text("ts,server_id,cpu_pct\n10:00:00,s1,1.00\n")
     again = sink(tmp_path)
     assert again.restore() == {}
     assert again.rows["cpu"] == 0
@@ -108,33 +111,33 @@ def test_a_csv_shorter_than_its_checkpoint_rereads_its_topic(tmp_path):
 
 
 def test_a_foreign_csv_is_left_alone(tmp_path):
-    (tmp_path / "cpu_data.csv").write_text("a,b\n1,2\n")
+    (tmp_path / CSV).write_text("a,b\n1,2\n")
     with pytest.raises(SinkError, match="does not start with the header"):
         sink(tmp_path).restore()
-    assert (tmp_path / "cpu_data.csv").read_text() == "a,b\n1,2\n"
+    assert (tmp_path / CSV).read_text() == "a,b\n1,2\n"
 
 
 def test_an_old_checkpoint_starts_over_with_the_old_files_kept(tmp_path, caplog):
-    (tmp_path / "cpu_data.csv").write_text("ts,server_id,cpu_pct\n10:00:00,s1,1.00\n")
+    (tmp_path / CSV).write_text("ts,server_id,cpu_pct\n10:00:00,s1,1.00\n")
     (tmp_path / ".consumer1.checkpoint.json").write_text(
-        json.dumps({"version": 1, "offsets": {"t-cpu:0": 1}, "lengths": {"cpu_data.csv": 39}}))
+        json.dumps({"version": 1, "offsets": {"t-cpu:0": 1}, "lengths": {CSV: 39}}))
     caplog.set_level("WARNING")
     assert sink(tmp_path).restore() == {}
     assert "of another version: starting over" in caplog.text
-    assert list(tmp_path.glob("cpu_data.csv.*.aside"))
+    assert list(tmp_path.glob(f"{CSV}.*.aside"))
 
 
 def test_a_failed_write_changes_nothing(tmp_path, monkeypatch):
     s = sink(tmp_path)
     s.restore()
     s.append({"cpu": [row("10:00:00", "s1", "1.00", 2)]}, {"t-cpu:0": 1})
-    files = (tmp_path / "cpu_data.csv", tmp_path / "events" / "cpu_data.csv", tmp_path / ".consumer1.checkpoint.json")
+    files = (tmp_path / CSV, tmp_path / EVENTS_DIR / CSV, tmp_path / ".consumer1.checkpoint.json")
     before = [f.read_bytes() for f in files]
 
     def full(*_):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("consumers.sink.os.replace", full)
+    monkeypatch.setattr("monitoring.consumers.sink.os.replace", full)
     with pytest.raises(OSError):
         s.append({"cpu": [row("10:00:05", "s1", "2.00", 3)]}, {"t-cpu:0": 2})
     monkeypatch.undo()

@@ -1,7 +1,7 @@
 import pytest
 
-from pipeline.timeline import (DAY, FULL, TIME_ONLY, SeriesClock, TimestampError, format_seconds,
-                               nearest_day_shift, parse_ts)
+from monitoring.core.timeline import (DAY, FULL, TIME_ONLY, SeriesClock, TimestampError, format_seconds,
+                                      nearest_day_shift, parse_ts)
 
 
 def test_parses_both_forms():

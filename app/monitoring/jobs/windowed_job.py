@@ -13,13 +13,13 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
-from pipeline.config import Config
-from pipeline.records import RowError, number_text, server_text
-from pipeline.timeline import FULL, TIME_ONLY, SeriesClock, TimestampError, nearest_day_shift, parse_ts
+from ..core.config import Config
+from ..core.records import RowError, number_text, server_text
+from ..core.timeline import TIME_ONLY, SeriesClock, TimestampError, nearest_day_shift, parse_ts
+from ..wiring import ALERT_COLUMN, EVENT_TIME_COLUMN, EVENTS_DIR, TEAM_CSV_LEAD, Job, MetricInput
+from .alert_rule import alert_column, written_value
 
 log = logging.getLogger("spark-job")
 
@@ -28,35 +28,12 @@ class JobError(Exception):
     """Ends the job with exit code 1 and this one line."""
 
 
-@dataclass(frozen=True)
-class MetricInput:
-    file: str            # the consumer CSV, in output_dir
-    columns: tuple       # its header
-    metric: str          # the column aggregated
-    aggregate: str       # "avg" or "max"
-    out: str             # the output column
-    threshold_key: str   # which config threshold its alert uses
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    name: str
-    suffix: str          # team_<N>_<suffix>.csv
-    first: MetricInput
-    second: MetricInput
-    labels: dict         # (first above, second above) -> alert text
-
-    def output_name(self, team: str) -> str:
-        return f"team_{team}_{self.suffix}.csv"
-
-
 ACCEPTED_TS = "HH:MM:SS or YYYY-MM-DD HH:MM:SS"
-EVENTS_DIR = "events"   # beside the CSVs: the consumers' copy with the event time in front
 
 
-def _check_inputs(cfg: Config, spec: JobSpec) -> list[Path]:
+def _check_inputs(cfg: Config, job: Job) -> list[Path]:
     paths = []
-    for inp in (spec.first, spec.second):
+    for inp in (job.first, job.second):
         path = cfg.output_dir / inp.file
         if not path.exists():
             raise JobError(f"input {path} does not exist: has the consumer run? "
@@ -118,7 +95,7 @@ class _HandWritten:
         with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as src, \
                 open(self.out, "w", newline="") as dst:
             src.readline()
-            dst.write("event_time," + ",".join(self.inp.columns) + "\n")
+            dst.write(",".join((EVENT_TIME_COLUMN, *self.inp.columns)) + "\n")
             for line_no, line in enumerate(src, start=2):
                 fields = line.rstrip("\r\n").split(",")
                 if len(fields) == 1 and not fields[0].strip():
@@ -163,10 +140,10 @@ class _HandWritten:
         os.replace(tmp, self.out)
 
 
-def _event_inputs(paths, spec: JobSpec, workdir: Path):
+def _event_inputs(paths, job: Job, workdir: Path):
     """(the events file of each input, the series' kind); hand-written CSVs get one made."""
     chosen, kinds, first_time = [], set(), None
-    for path, inp in zip(paths, (spec.first, spec.second)):
+    for path, inp in zip(paths, (job.first, job.second)):
         events = _consumer_events(path)
         if events is not None:
             stamp = _first_stamp(events)
@@ -189,7 +166,7 @@ def _event_inputs(paths, spec: JobSpec, workdir: Path):
     return chosen, kinds.pop()
 
 
-def _session(cfg: Config, master: str):
+def spark_session(cfg: Config, master: str):
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         raise JobError("Spark needs Java 17 or newer: install a JRE or set JAVA_HOME")
     from pyspark.sql import SparkSession
@@ -210,27 +187,27 @@ def _session(cfg: Config, master: str):
     return spark
 
 
-def _read_both(spark, events, spec: JobSpec):
-    """Both inputs as one frame (file, event_time, server_id, v1, v2): one scan, one aggregation."""
+def _read_both(spark, events, job: Job):
+    """Both inputs as one frame (file, t: the event time, server_id, v1, v2): one scan, one aggregation."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     frames = []
-    for n, (path, inp) in enumerate(zip(events, (spec.first, spec.second))):
+    for n, (path, inp) in enumerate(zip(events, (job.first, job.second))):
         # FloatType is the contract: values are read as 32-bit floats before avg/max.
-        fields = [T.StructField("event_time", T.LongType())] + [
+        fields = [T.StructField(EVENT_TIME_COLUMN, T.LongType())] + [
             T.StructField(c, T.StringType() if c in ("ts", "server_id") else T.FloatType()) for c in inp.columns]
         df = spark.read.csv(str(path), header=True, schema=T.StructType(fields), mode="PERMISSIVE")
         value = F.col(inp.metric)
         # NaN and infinities are not measurements: such a row is skipped like an unreadable one.
         value = F.when(~F.isnan(value) & (F.abs(value) != float("inf")), value)
         none = F.lit(None).cast(T.FloatType())
-        frames.append(df.select(F.lit(inp.file).alias("file"), "event_time", "server_id",
+        frames.append(df.select(F.lit(inp.file).alias("file"), F.col(EVENT_TIME_COLUMN).alias("t"), "server_id",
                                 (value if n == 0 else none).alias("v1"), (value if n == 1 else none).alias("v2")))
     return frames[0].unionByName(frames[1])
 
 
-def _windows(rows, cfg: Config, spec: JobSpec, skipped):
+def _windows(rows, cfg: Config, job: Job, skipped):
     """Per server and window k: avg or max of each metric, rounded by Spark's round().
 
     The grid starts at the series' earliest event time t0; window k is [t0 + k*slide, + duration).
@@ -245,42 +222,23 @@ def _windows(rows, cfg: Config, spec: JobSpec, skipped):
     def agg(inp: MetricInput, col: str):
         return F.round((F.avg if inp.aggregate == "avg" else F.max)(col), 2).alias(inp.out)
 
-    bad = F.col("event_time").isNull() | F.col("server_id").isNull() | (F.col("v1").isNull() & F.col("v2").isNull())
+    bad = F.col("t").isNull() | F.col("server_id").isNull() | (F.col("v1").isNull() & F.col("v2").isNull())
     # The anchor is a second, small branch of the plan; only the main one counts the skipped rows.
-    t0 = rows.where(~bad).agg(F.min("event_time").alias("t0"))
+    t0 = rows.where(~bad).agg(F.min("t").alias("t0"))
     good = (rows.observe(skipped, *[F.count(F.when(bad & (F.col("file") == inp.file), 1)).alias(inp.file)
-                                    for inp in (spec.first, spec.second)])
+                                    for inp in (job.first, job.second)])
             .where(~bad))
-    offset = F.col("event_time") - F.col("t0")
+    offset = F.col("t") - F.col("t0")
     first_k = F.greatest(F.lit(0).cast("long"), F.floor((offset - duration) / slide) + 1)
     return (good.crossJoin(F.broadcast(t0))
             .select("server_id", "t0", "v1", "v2", F.explode(F.sequence(first_k, F.floor(offset / slide))).alias("k"))
             .groupBy("server_id", "t0", "k")
-            .agg(agg(spec.first, "v1"), agg(spec.second, "v2")))
+            .agg(agg(job.first, "v1"), agg(job.second, "v2")))
 
 
-def _alert(spec: JobSpec, cfg: Config, first, second):
-    from pyspark.sql import functions as F
-
-    def above(col, key):
-        # Decided on the written two-decimal value, strictly above; an empty value never is.
-        threshold = Decimal(repr(float(getattr(cfg.thresholds, key))))
-        return F.coalesce(col > F.lit(threshold), F.lit(False))
-
-    a, b = above(first, spec.first.threshold_key), above(second, spec.second.threshold_key)
-    expr = None
-    for (fa, fb), label in spec.labels.items():
-        if not label:
-            continue
-        cond = (a if fa else ~a) & (b if fb else ~b)
-        expr = F.when(cond, label) if expr is None else expr.when(cond, label)
-    return expr  # no branch taken -> null -> an empty field
-
-
-def _result_plan(rows, spec: JobSpec, cfg: Config, kind: str, skipped):
+def _result_plan(rows, job: Job, cfg: Config, kind: str, skipped):
     """The team CSV's rows, in order: aggregates per window, their times, the written values, alerts."""
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
     pattern = "HH:mm:ss" if kind == TIME_ONLY else "yyyy-MM-dd HH:mm:ss"  # the session is in UTC
     start = F.col("t0") + F.col("k") * cfg.window.slide_seconds
@@ -288,14 +246,14 @@ def _result_plan(rows, spec: JobSpec, cfg: Config, kind: str, skipped):
     def stamp(seconds):
         return F.date_format(F.timestamp_seconds(seconds), pattern)
 
-    # The written value: two decimals, as a decimal (no float noise, no exponent).
-    d1 = F.col(spec.first.out).cast(T.DecimalType(24, 2))
-    d2 = F.col(spec.second.out).cast(T.DecimalType(24, 2))
-    return (_windows(rows, cfg, spec, skipped)
-            .select("server_id", "k", stamp(start).alias("window_start"),
-                    stamp(start + cfg.window.duration_seconds).alias("window_end"),
-                    d1.cast("string").alias(spec.first.out), d2.cast("string").alias(spec.second.out),
-                    _alert(spec, cfg, d1, d2).alias("alert"))
+    d1, d2 = written_value(F.col(job.first.out)), written_value(F.col(job.second.out))
+    thresholds = (getattr(cfg.thresholds, job.first.threshold_key), getattr(cfg.thresholds, job.second.threshold_key))
+    server, window_start, window_end = TEAM_CSV_LEAD
+    return (_windows(rows, cfg, job, skipped)
+            .select(server, "k", stamp(start).alias(window_start),
+                    stamp(start + cfg.window.duration_seconds).alias(window_end),
+                    d1.cast("string").alias(job.first.out), d2.cast("string").alias(job.second.out),
+                    alert_column(job.labels, d1, thresholds[0], d2, thresholds[1]).alias(ALERT_COLUMN))
             .coalesce(1)  # one output file; no extra shuffle (the sort below makes the order)
             .sortWithinPartitions("server_id", "k")
             .drop("k"))
@@ -315,30 +273,51 @@ def _write_atomically(df, final: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(cfg: Config, spec: JobSpec, master: str | None = None) -> int:
+class _Phases:
+    """Wall seconds of the job's steps, logged in one line at the end (the bench reads it)."""
+
+    def __init__(self):
+        self.last, self.seconds = time.monotonic(), {}
+
+    def done(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name], self.last = now - self.last, now
+
+    def line(self) -> str:
+        return ", ".join(f"{name} {s:.2f} s" for name, s in self.seconds.items())
+
+
+def run(cfg: Config, job: Job, master: str | None = None) -> int:
     started = time.monotonic()
-    paths = _check_inputs(cfg, spec)
+    phases = _Phases()
+    paths = _check_inputs(cfg, job)
     master = master or cfg.spark.master
-    final = cfg.output_dir / spec.output_name(cfg.team_number)
-    workdir = cfg.output_dir / f".{spec.name}-inputs-{os.getpid()}"
+    final = cfg.output_dir / job.output_name(cfg.team_number)
+    workdir = cfg.output_dir / f".{job.name}-inputs-{os.getpid()}"
     try:
-        events, kind = _event_inputs(paths, spec, workdir)
-        spark = _session(cfg, master)
+        events, kind = _event_inputs(paths, job, workdir)
+        phases.done("inputs")
+        spark = spark_session(cfg, master)
+        phases.done("session start")
         try:
             from pyspark.sql import Observation
 
             skipped = Observation("skipped")
             # One Spark action: each action in a fresh JVM pays seconds of fixed cost. Not cached:
             # the cache cost more than it saved (bench/results.md).
-            result = _result_plan(_read_both(spark, events, spec), spec, cfg, kind, skipped)
+            result = _result_plan(_read_both(spark, events, job), job, cfg, kind, skipped)
+            phases.done("plan")
             _write_atomically(result, final)
+            phases.done("write (the one action)")
             for file, n in sorted(skipped.get.items()):
                 if n:
                     log.warning("%s: %d rows with a bad ts, server_id or value skipped", file, n)
         finally:
             spark.stop()
+            phases.done("session stop")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     rows = _line_count(final) - 1
-    log.info("%s wrote %s: %d rows in %.1f s", spec.name, final, rows, time.monotonic() - started)
+    log.info("%s phases: %s", job.name, phases.line())
+    log.info("%s wrote %s: %d rows in %.1f s", job.name, final, rows, time.monotonic() - started)
     return 0

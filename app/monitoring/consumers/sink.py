@@ -22,12 +22,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.records import csv_line
+from ..core.records import csv_line
+from ..wiring import EVENT_TIME_COLUMN, EVENTS_DIR
 
 log = logging.getLogger("consumer")
 CHECKPOINT_VERSION = 2
-EVENTS_DIR = "events"
-EVENT_TIME = "event_time"
 
 
 class SinkError(Exception):
@@ -47,7 +46,7 @@ class CsvTarget:
 
     @property
     def events_header(self) -> tuple:
-        return (EVENT_TIME, *self.header)
+        return (EVENT_TIME_COLUMN, *self.header)
 
 
 @dataclass(frozen=True)

@@ -144,3 +144,26 @@ def test_a_failed_write_changes_nothing(tmp_path, monkeypatch):
     assert [f.read_bytes() for f in files] == before
     assert s.offsets == {"t-cpu:0": 1}
     assert s.append({"cpu": [row("10:00:05", "s1", "2.00", 3)]}, {"t-cpu:0": 2}) == (1, 0)
+
+
+def test_the_broker_watch_says_lost_once_and_back_once(caplog):
+    from types import SimpleNamespace
+
+    from monitoring.consumers.consumer import BrokerWatch
+
+    now = [0.0]
+    cfg = SimpleNamespace(kafka=SimpleNamespace(bootstrap_servers=("10.0.0.2:9092",)))
+    watch = BrokerWatch(cfg, "consumer1", clock=lambda: now[0])
+    caplog.set_level("INFO")
+    for t, up in [(0, True), (1, False), (3, False), (5.5, False), (7, False), (20, False), (21, True), (22, True)]:
+        now[0] = t
+        watch.check(up)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["consumer1: lost the broker at 10.0.0.2:9092; the rows wait in Kafka, reading on when it is back",
+                     "consumer1: the broker at 10.0.0.2:9092 is back after 20 s; reading on, nothing was lost"]
+    caplog.clear()
+    now[0] = 23
+    watch.check(False)
+    now[0] = 26
+    watch.check(True)  # a short blink is no news
+    assert caplog.records == []

@@ -117,8 +117,10 @@ def run(cfg: Config, role: str) -> int:
     paused = False
     last_stats = last_commit = time.monotonic()
     tp_by_name = {f"{tp.topic}:{tp.partition}": tp for tp in partitions}
+    watch = BrokerWatch(cfg, role)
     while partitions and not stop.is_set():
         batch = consumer.poll(timeout_ms=cfg.consumer.poll_timeout_ms)
+        watch.check(bool(batch) or _leaders_connected(consumer, partitions))
         fields_by_key = {t.key: [] for t in targets}
         new_offsets = {}
         for tp, records in batch.items():
@@ -173,6 +175,41 @@ def run(cfg: Config, role: str) -> int:
     log.info("%s stopped: %d rows written, %d re-sent rows dropped, %d bad messages skipped; %s", role, written,
              dupes, bad, ", ".join(f"{t.path.name} {sink.rows[t.key]} rows" for t in targets))
     return 0
+
+
+class BrokerWatch:
+    """Says once that the broker is gone, and once that it is back (kafka-python's own retry lines
+    are silenced: dozens a second)."""
+
+    LOST_AFTER = 5.0  # seconds without a connection to any leader: a restart is not worth a line
+
+    def __init__(self, cfg: Config, role: str, clock=time.monotonic):
+        self.where = ", ".join(cfg.kafka.bootstrap_servers)
+        self.role, self.clock = role, clock
+        self.since: float | None = None   # when the connection went
+        self.lost = False
+
+    def check(self, connected: bool) -> None:
+        now = self.clock()
+        if connected:
+            if self.lost:
+                log.info("%s: the broker at %s is back after %.0f s; reading on, nothing was lost", self.role,
+                         self.where, now - self.since)
+            self.since, self.lost = None, False
+            return
+        if self.since is None:
+            self.since = now
+        if not self.lost and now - self.since >= self.LOST_AFTER:
+            self.lost = True
+            log.warning("%s: lost the broker at %s; the rows wait in Kafka, reading on when it is back", self.role,
+                        self.where)
+
+
+def _leaders_connected(consumer, partitions) -> bool:
+    """Whether the consumer holds a connection to the leader of any of its partitions."""
+    client = consumer._client  # kafka-python's network client (the version is pinned in requirements)
+    leaders = {client.cluster.leader_for_partition(tp) for tp in partitions}
+    return any(node is not None and node != -1 and client.connected(node) for node in leaders)
 
 
 def _commit(consumer, offset_and_metadata, tp_by_name, offsets) -> None:

@@ -91,7 +91,7 @@ def test_a_24h_time_only_series_from_10_keeps_its_days(day_from_ten):
 
 
 def test_a_series_with_a_14h_gap_in_file_order(kafka_broker, tmp_path):
-    lines = [f"07:0{m}:{s:02d},s{n},{50 + s}.00,60.00,100.00,10.00,200.00"
+    lines = [f"07:0{m}:{s:02d},s{n},{30 + s}.00,60.00,100.00,10.00,200.00"
              for m in range(3) for s in range(0, 60, 5) for n in (1, 2)]
     lines += [f"21:0{m}:{s:02d},s{n},{85 + s % 10}.00,90.00,6000.00,10.00,2000.00"
               for m in range(3) for s in range(0, 60, 5) for n in (1, 2)]

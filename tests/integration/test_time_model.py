@@ -113,7 +113,7 @@ def test_a_series_with_a_14h_gap_in_file_order(kafka_broker, tmp_path):
     other = write_data(tmp_path / "other.csv", ["08:00:00,s1,1.00,1.00,1.00,1.00,1.00"])
     config, consumers, _ = replay(kafka_broker, tmp_path, "gap", other)
     for c in consumers:
-        assert "rows of another data file arrived" in c.text() and "--tags reset" in c.text()
+        assert "rows of another data file arrived" in c.text() and "Starting afresh" in c.text()
 
 
 def test_a_three_day_time_only_series(kafka_broker, tmp_path):

@@ -66,7 +66,7 @@ def test_another_data_file_is_written_and_said(tmp_path, caplog):
     caplog.set_level("WARNING")
     assert s.append({"cpu": [row("10:00:00", "s1", "9.00", 2, digest="fedcba9876543210")]}, {"t-cpu:0": 2}) == (1, 0)
     assert "rows of another data file arrived (digest fedcba9876543210; before: 0123456789abcdef)" in caplog.text
-    assert "site.yml --tags reset" in caplog.text
+    assert "Starting afresh" in caplog.text
     assert sink(tmp_path).restore() and s.digests == [DIGEST, "fedcba9876543210"]
 
 

@@ -246,7 +246,7 @@ class CsvSink:
     def _new_series(self, key: str, digest: str, marks: dict) -> None:
         if marks:
             log.warning("%s: rows of another data file arrived (digest %s; before: %s): the CSVs now mix two "
-                        "series. To start afresh: ansible-playbook site.yml --tags reset -e reset_confirm=true",
+                        "series (to start afresh: docs/architecture.md, 'Starting afresh')",
                         self.targets[key].topic, digest, ", ".join(marks))
 
     def rollback(self) -> None:

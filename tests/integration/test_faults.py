@@ -49,12 +49,12 @@ def test_a_consumer_says_once_that_the_broker_is_gone_and_once_that_it_is_back(k
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 2 MB tmpfs as the output folder: a real disk that can fill up and turn read-only."""
+    """A 6 MB tmpfs as the output folder: a real disk that can fill up and turn read-only."""
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a small tmpfs")
     mount = tmp_path / "disk"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], check=True)
     try:
         yield mount
     finally:
@@ -65,7 +65,7 @@ def test_a_full_disk_pauses_the_consumer_and_nothing_is_lost(kafka_broker, tmp_p
     kafka_broker.create_topics(topics_of("full"), partitions=3)
     config = write_config(tmp_path, kafka_broker.bootstrap_servers, "full", output_dir=str(small_disk / "output"))
     filler = small_disk / "filler"
-    filler.write_bytes(b"x" * (1_900 * 1024))     # leaves room for a few hundred rows, not 28,800
+    filler.write_bytes(b"x" * (5_900 * 1024))     # leaves room for a few hundred rows, not 28,800
     consumer = Service(config, "consumer1", tmp_path).start()
     try:
         assert run(config, "producer").returncode == 0

@@ -105,16 +105,24 @@ def _load(args):
 def _generate(args) -> int:
     from .core import generator
 
-    spec = generator.Spec(servers=args.servers, hours=args.hours, interval=args.interval,
-                          start=args.start, seed=args.seed)
+    try:
+        spec = generator.Spec(servers=args.servers, hours=args.hours, interval=args.interval,
+                              start=args.start, seed=args.seed)
+    except generator.SpecError as exc:
+        raise Failure(2, str(exc)) from None
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        f.write(",".join(generator.header()) + "\n")
-        n = 0
-        for row in generator.rows(spec):
-            f.write(",".join(row) + "\n")
-            n += 1
+    if out.is_dir():
+        raise Failure(2, f"--out {out} is a folder: give the path of the CSV file to write")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", newline="") as f:
+            f.write(",".join(generator.header()) + "\n")
+            n = 0
+            for row in generator.rows(spec):
+                f.write(",".join(row) + "\n")
+                n += 1
+    except OSError as exc:
+        raise Failure(2, f"--out {out}: cannot write it ({exc.strerror or exc})") from None
     logging.getLogger("generate").info("wrote %d rows to %s", n, out)
     return 0
 

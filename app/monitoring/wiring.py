@@ -30,6 +30,12 @@ TOPICS = {t.key: t for t in (
 )}
 TOPIC_KEYS = tuple(TOPICS)
 
+# Beside each consumer CSV the consumers keep, in this folder of output_dir under the same name, the
+# same rows with the event time the producer decided in front: what the batch jobs read (a CSV
+# interleaves its topic's partitions, so its line order is not the series' order).
+EVENTS_DIR = "events"
+EVENT_TIME_COLUMN = "event_time"
+
 
 @dataclass(frozen=True)
 class Consumer:

@@ -30,14 +30,31 @@ def test_producer_rides_out_a_broker_restart(kafka_broker, tmp_path, hard):
     assert_exactly_once(tmp_path / "output", expected_consumer_rows(SAMPLE))
 
 
+def test_a_consumer_says_once_that_the_broker_is_gone_and_once_that_it_is_back(kafka_broker, tmp_path):
+    kafka_broker.create_topics(topics_of("gone"), partitions=1)
+    config = write_config(tmp_path, kafka_broker.bootstrap_servers, "gone")
+    consumer = Service(config, "consumer1", tmp_path).start()
+    try:
+        wait_for(lambda: "reading 2 partitions" in consumer.text(), 60, "the consumer to read its partitions")
+        kafka_broker.stop()
+        wait_for(lambda: "lost the broker" in consumer.text(), 60, "the consumer to say the broker is gone")
+        time.sleep(5)
+        kafka_broker.start()
+        wait_for(lambda: "is back after" in consumer.text(), 60, "the consumer to say the broker is back")
+    finally:
+        assert consumer.stop() == 0
+    text = consumer.text()
+    assert text.count("lost the broker at") == 1 and text.count("is back after") == 1, text[-3000:]
+
+
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 2 MB tmpfs as the output folder: a real disk that can fill up and turn read-only."""
+    """A 6 MB tmpfs as the output folder: a real disk that can fill up and turn read-only."""
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a small tmpfs")
     mount = tmp_path / "disk"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], check=True)
     try:
         yield mount
     finally:
@@ -48,7 +65,7 @@ def test_a_full_disk_pauses_the_consumer_and_nothing_is_lost(kafka_broker, tmp_p
     kafka_broker.create_topics(topics_of("full"), partitions=3)
     config = write_config(tmp_path, kafka_broker.bootstrap_servers, "full", output_dir=str(small_disk / "output"))
     filler = small_disk / "filler"
-    filler.write_bytes(b"x" * (1_900 * 1024))     # leaves room for a few hundred rows, not 28,800
+    filler.write_bytes(b"x" * (5_900 * 1024))     # leaves room for a few hundred rows, not 28,800
     consumer = Service(config, "consumer1", tmp_path).start()
     try:
         assert run(config, "producer").returncode == 0

@@ -22,10 +22,10 @@ def test_time_only_series_past_midnight_and_a_missing_metric(folder):
                           thresholds={"cpu": 50.5, "mem": 60.0, "net_in": 5000.0, "disk_io": 1500.0},
                           window={"duration_seconds": 20, "slide_seconds": 5})
     out = folder / "output"
-    # Written in no particular order, as consumers do; 1.01 and 1.02 average to a float32 tie.
-    cpu = ["00:00:10,b_2,1.01", "23:59:50,server_10,50.50", "23:59:55,server_10,50.51", "00:00:05,server_10,99.99",
-           "23:59:55,b_2,1.02", "00:00:00,server_2,0.00", "00:00:20,b_2,1.01"]
-    mem = ["23:59:50,server_10,60.01", "00:00:05,server_10,59.99", "00:00:00,server_2,60.00", "23:59:58,b_2,61.25"]
+    # Written by hand in file order (time order, past midnight); 1.01 and 1.02 average to a float32 tie.
+    cpu = ["23:59:50,server_10,50.50", "23:59:55,server_10,50.51", "23:59:55,b_2,1.02", "00:00:00,server_2,0.00",
+           "00:00:05,server_10,99.99", "00:00:10,b_2,1.01", "00:00:20,b_2,1.01"]
+    mem = ["23:59:50,server_10,60.01", "23:59:58,b_2,61.25", "00:00:00,server_2,60.00", "00:00:05,server_10,59.99"]
     write(out / CSV_OF["cpu"], "ts,server_id,cpu_pct", cpu)
     write(out / CSV_OF["mem"], "ts,server_id,mem_pct", mem)
     res = run(config, "spark-job1")

@@ -181,16 +181,25 @@ def parse_ts(text: str) -> tuple[str, int]:
     raise ValueError(f"ts is neither HH:MM:SS nor YYYY-MM-DD HH:MM:SS: {text!r}")
 
 
-def series_start(seconds_of_day: Iterable[int]) -> int:
-    """The second of day a time-only series starts at: the value right after the largest
-    gap going around the clock (ties: the smallest such value)."""
-    values = sorted(set(seconds_of_day))
-    # (gap, start) for every gap; the wrap-around gap ends at the smallest value.
-    gaps = [(values[0] + SECONDS_PER_DAY - values[-1], values[0])]
-    for before, after in zip(values, values[1:]):
-        gaps.append((after - before, after))
-    largest = max(gap for gap, _ in gaps)
-    return min(start for gap, start in gaps if gap == largest)
+HALF_DAY = SECONDS_PER_DAY // 2
+
+
+def unwrap_in_order(seconds: Iterable[tuple[str, int]]) -> list[int]:
+    """Absolute seconds of (kind, seconds) stamps read in file order.
+
+    Dated stamps are epoch seconds already. A time-only stamp more than 12 hours earlier than
+    the previous row's has crossed midnight: one day more from there on (any number of times).
+    A later time, or one at most 12 hours earlier (a late row), stays on the same day."""
+    out, day, previous = [], 0, None
+    for kind, value in seconds:
+        if kind == "time":
+            if previous is not None and previous - value > HALF_DAY:
+                day += 1
+            previous = value
+            out.append(day * SECONDS_PER_DAY + value)
+        else:
+            out.append(value)
+    return out
 
 
 def format_time(seconds: int, kind: str) -> str:
@@ -243,28 +252,31 @@ class _CsvColumns:
             yield from map(get, reader)
 
 
-def _absolute_seconds(sources):
-    """({ts text: absolute seconds}, "time" or "datetime"), from the ts of both inputs of
-    the job together. Absolute seconds are epoch seconds; or, for time-only ts, the second
-    of day, plus a day for the values before the series' first second of day (the series
-    passed midnight)."""
-    parsed = {}
+def _absolute_rows(sources):
+    """(per source: [(absolute seconds, server_id, metric text)] in its order, "time" or
+    "datetime"). Each source is read in its own order: the data file's, or a consumer CSV
+    written by hand in file order."""
+    cache, kinds, out, first = {}, set(), [], None
     for source in sources:
-        for ts, _, _ in source:
-            if ts not in parsed:
-                parsed[ts] = parse_ts(ts)
-    kinds = {kind for kind, _ in parsed.values()}
+        rows = list(source)
+        stamps = []
+        for ts, _, _ in rows:
+            if ts not in cache:
+                cache[ts] = parse_ts(ts)
+            stamps.append(cache[ts])
+        kinds.update(kind for kind, _ in stamps)
+        times = unwrap_in_order(stamps)
+        if times and stamps[0][0] == "time":
+            # Two time-only files start on the same day, or on days next to each other: the
+            # second is put on the day that brings its first row nearest to the first's.
+            if first is None:
+                first = times[0]
+            shift = min((-SECONDS_PER_DAY, 0, SECONDS_PER_DAY), key=lambda d: abs(times[0] + d - first))
+            times = [t + shift for t in times]
+        out.append([(t, server_id, text) for t, (_, server_id, text) in zip(times, rows)])
     if len(kinds) > 1:
         raise ValueError("the job's data mixes time-only and full-date ts")
-    kind = kinds.pop() if kinds else None
-
-    absolute = {ts: seconds for ts, (_, seconds) in parsed.items()}
-    if kind == "time":
-        first_second = series_start(absolute.values())
-        for ts, seconds in absolute.items():
-            if seconds < first_second:
-                absolute[ts] = seconds + SECONDS_PER_DAY
-    return absolute, kind
+    return out, (kinds.pop() if kinds else None)
 
 
 def _expected_rows(sources, aggregate, thresholds, alerts, duration, slide):
@@ -272,15 +284,15 @@ def _expected_rows(sources, aggregate, thresholds, alerts, duration, slide):
     Returns the output rows."""
     if duration <= 0 or slide <= 0:
         raise ValueError("duration and slide must be positive")
-    absolute, kind = _absolute_seconds(sources)
-    if not absolute:
+    timed, kind = _absolute_rows(sources)
+    if not any(timed):
         return []
-    t0 = min(absolute.values())
+    t0 = min(t for rows in timed for t, _, _ in rows)
 
     floats = {}   # metric text -> float32 value (the same texts recur)
     records = {}  # server_id -> ([(t, value) of input 0], [(t, value) of input 1])
-    for index, source in enumerate(sources):
-        for ts, server_id, text in source:
+    for index, rows in enumerate(timed):
+        for t, server_id, text in rows:
             value = floats.get(text)
             if value is None:
                 value = floats[text] = float32_from_text(text)
@@ -288,7 +300,7 @@ def _expected_rows(sources, aggregate, thresholds, alerts, duration, slide):
                 if "," in server_id or "\n" in server_id or '"' in server_id:
                     raise ValueError(f"server_id needs quoting: {server_id!r}")
                 records[server_id] = ([], [])
-            records[server_id][index].append((absolute[ts], value))
+            records[server_id][index].append((t, value))
 
     times = {}  # absolute seconds -> formatted
     def formatted(moment):
@@ -382,3 +394,56 @@ def expected_net_disk_file(output_dir, thresholds=None,
                _CsvColumns(os.path.join(output_dir, "disk_data.csv"), "disk_io")]
     rows = _net_disk_rows(sources, thresholds, duration, slide)
     return to_csv_text(NET_DISK_HEADER, rows)
+
+
+# ------------------------------------------------------------------------ data file
+
+DATA_COLUMNS = ["ts", "server_id", "cpu_pct", "mem_pct", "net_in", "net_out", "disk_io"]
+_NUMBER = re.compile(r"\d+(\.\d+)?")
+_SERVER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+
+def _valid_data_row(row: dict) -> bool:
+    """The producer's contract for one data-file row: a ts in one of the two forms, a server
+    name, and every metric a plain non-negative decimal (percentages at most 100). A row
+    failing any of it is rejected whole, so it reaches none of the topics."""
+    try:
+        parse_ts(row["ts"].strip())
+    except ValueError:
+        return False
+    if not _SERVER.fullmatch(row["server_id"].strip()):
+        return False
+    for name in DATA_COLUMNS[2:]:
+        text = row[name].strip()
+        if not _NUMBER.fullmatch(text):
+            return False
+        if name in ("cpu_pct", "mem_pct") and Decimal(text) > 100:
+            return False
+    return True
+
+
+def data_file_rows(path) -> list[dict[str, str]]:
+    """The valid rows of a data file, in file order, as the consumers' CSVs hold their fields
+    (a header in any column order, a UTF-8 BOM and CRLF line ends accepted)."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = [name.strip().lower() for name in next(reader, [])]
+        rows = []
+        for fields in reader:
+            if len(fields) != len(header):
+                continue
+            row = dict(zip(header, fields))
+            if _valid_data_row(row):
+                rows.append({name: row[name].strip() for name in DATA_COLUMNS})
+    return rows
+
+
+def expected_files_from_data(paths, thresholds=None, duration=DEFAULT_DURATION,
+                             slide=DEFAULT_SLIDE) -> tuple[str, str]:
+    """Exact text of (team_<N>_CPU_MEM.csv, team_<N>_NET_DISK.csv) after the data files in
+    `paths` were replayed, in that order, into an empty pipeline."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    rows = [row for path in paths for row in data_file_rows(path)]
+    return (to_csv_text(CPU_MEM_HEADER, expected_cpu_mem(rows, rows, thresholds, duration, slide)),
+            to_csv_text(NET_DISK_HEADER, expected_net_disk(rows, rows, thresholds, duration, slide)))

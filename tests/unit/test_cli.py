@@ -39,3 +39,24 @@ def test_a_bad_config_names_the_key(tmp_path, capsys):
     assert main(["check-config", "--config", str(bad)]) == 2
     assert capsys.readouterr().err.strip() == \
         f"monitoring check-config: error: config error: {bad}: thresholds.cpu: must be >= 0 (got -5)"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--interval", "0"], "--interval must be a whole number of seconds, at least 1 (got 0)"),
+    (["--start", "25:00:00"], "--start must be HH:MM:SS or 'YYYY-MM-DD HH:MM:SS' (got '25:00:00')"),
+    (["--hours", "nan"], "--hours must be a number of hours above 0 (got nan)"),
+    (["--hours", "-1"], "--hours must be a number of hours above 0 (got -1.0)"),
+    (["--servers", "0"], "--servers must be between 1 and 100000 (got 0)"),
+    (["--hours", "0.0001"], "--hours 0.0001 is shorter than one --interval (5 s): no rows"),
+])
+def test_generate_checks_its_arguments(tmp_path, capsys, args, message):
+    out = tmp_path / "data.csv"
+    assert main(["generate", "--out", str(out), *args], prog="main.py") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"main.py generate: error: {message}"]
+    assert not out.exists()
+
+
+def test_generate_into_a_folder_is_one_line(tmp_path, capsys):
+    assert main(["generate", "--out", str(tmp_path)], prog="main.py") == 2
+    assert capsys.readouterr().err.strip() == \
+        f"main.py generate: error: --out {tmp_path} is a folder: give the path of the CSV file to write"

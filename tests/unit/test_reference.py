@@ -85,11 +85,11 @@ def test_window_starts_helper():
 # ------------------------------------------------------------------------- time
 
 def test_time_only_series_passing_midnight():
-    rows = cpu_mem([  # consumer order, not time order
-        (CPU, "00:00:05", "s1", "3"),
+    rows = cpu_mem([  # file order
         (CPU, "23:59:50", "s1", "1"),
-        (MEM, "00:00:15", "s1", "4"),
         (CPU, "23:59:59", "s1", "2"),
+        (CPU, "00:00:05", "s1", "3"),
+        (MEM, "00:00:15", "s1", "4"),
     ])
     assert rows == [
         ["s1", "23:59:50", "00:00:20", "2.00", "4.00", ""],   # 1,2,3 | 4
@@ -98,20 +98,31 @@ def test_time_only_series_passing_midnight():
     ]
 
 
-def test_series_start_rule():
-    # no wrap: the minimum
-    assert ref.series_start([36000, 36010, 36020]) == 36000
-    # 23:59:50 .. 00:00:15: the largest gap is 00:00:15 -> 23:59:50
-    assert ref.series_start([5, 86390, 15, 86399]) == 86390
-    # 01:00 and 23:00: 23:00 -> 01:00 (2 h) is shorter than 01:00 -> 23:00 (22 h)
-    assert ref.series_start([3600, 82800]) == 82800
-    # a tie: both gaps are 12 h; the earliest value in seconds-of-day order wins
-    assert ref.series_start([0, 43200]) == 0
-    assert ref.series_start([100, 43300]) == 100
-    # a tie between two inner gaps: start at the smaller value after them
-    assert ref.series_start([0, 10, 20, 30]) == 0      # wrap gap 86370 is largest
-    assert ref.series_start([1000, 29800, 58600]) == 1000  # all gaps 28800: earliest
-    assert ref.series_start([42]) == 42
+def test_unwrap_in_order_rule():
+    def unwrap(*sods):
+        return ref.unwrap_in_order(("time", s) for s in sods)
+    assert unwrap(36000, 36010, 36020) == [36000, 36010, 36020]
+    # 23:59:50, 23:59:59, 00:00:05: more than 12 h earlier -> the next day
+    assert unwrap(86390, 86399, 5) == [86390, 86399, 86405]
+    # slightly out of order at the start: the same day, earlier
+    assert unwrap(36005, 36000, 36010) == [36005, 36000, 36010]
+    # 07:00 then 21:00 (14 h later): the same day, never the day before
+    assert unwrap(25200, 75600, 25300) == [25200, 75600, 25300 + 86400]
+    # exactly 12 h earlier is not a new day; a second more is
+    assert unwrap(43200, 0) == [43200, 0]
+    assert unwrap(43201, 0) == [43201, 86400]
+    # several midnights
+    assert unwrap(80000, 1000, 80000, 1000) == [80000, 87400, 166400, 173800]
+    # dated stamps are epoch seconds as they are
+    assert ref.unwrap_in_order([("datetime", 1_700_000_000), ("datetime", 1_600_000_000)]) == \
+        [1_700_000_000, 1_600_000_000]
+
+
+def test_24h_series_from_10_keeps_its_days():
+    step = [f"{(36000 + i * 3600) % 86400 // 3600:02d}:00:00" for i in range(25)]  # 10:00 .. 10:00 next day
+    rows = ref.expected_cpu_mem([(ts, "s", "1") for ts in step], [], duration=10, slide=10)
+    assert [r[1] for r in rows] == step
+    assert rows[0][1] == "10:00:00" and rows[-1][1] == "10:00:00"
 
 
 def test_full_date_ts_utc():
@@ -312,14 +323,22 @@ def test_file_helpers(tmp_path):
 
 def brute_force_cpu_mem(cpu, mem, duration, slide):
     """Every grid window from t0 to the last record, every record scanned for each."""
-    sods = {ref.parse_ts(ts)[1] for ts, _, _ in cpu + mem}
-    start = ref.series_start(sods)
-
-    def t(ts):
-        sod = ref.parse_ts(ts)[1]
-        return sod + 86400 if sod < start else sod
-    t0 = min(t(ts) for ts, _, _ in cpu + mem)
-    last = max(t(ts) for ts, _, _ in cpu + mem)
+    mem_rows = mem
+    def timed(source, shift=0):
+        days, prev, out = 0, None, []
+        for ts, sid, v in source:
+            sod = ref.parse_ts(ts)[1]
+            if prev is not None and sod < prev - 43200:
+                days += 1
+            prev = sod
+            out.append((days * 86400 + sod + shift, sid, v))
+        return out
+    cpu = timed(cpu)
+    mem = timed(mem)
+    if cpu and mem:  # the second file's day: its first row nearest to the first file's
+        mem = timed([r for r in mem_rows], min((-86400, 0, 86400), key=lambda d: abs(mem[0][0] + d - cpu[0][0])))
+    t0 = min(t for t, _, _ in cpu + mem)
+    last = max(t for t, _, _ in cpu + mem)
     rows = []
     for server in sorted({sid for _, sid, _ in cpu + mem}):
         k = 0
@@ -327,8 +346,7 @@ def brute_force_cpu_mem(cpu, mem, duration, slide):
             lo, hi = t0 + k * slide, t0 + k * slide + duration
             fields = []
             for source in (cpu, mem):
-                values = [ref.float32_from_text(v) for ts, sid, v in source
-                          if sid == server and lo <= t(ts) < hi]
+                values = [ref.float32_from_text(v) for t, sid, v in source if sid == server and lo <= t < hi]
                 fields.append(ref.round_half_up_2(sum(values) / len(values)) if values else None)
             if fields != [None, None]:
                 above = (ref.is_above(fields[0], 80.0), ref.is_above(fields[1], 85.0))
@@ -349,8 +367,10 @@ def test_matches_brute_force_scan(seed):
 
     def records():
         out = []
+        at = first
         for _ in range(rng.randint(0, 25)):
-            sod = (first + rng.randint(0, 200)) % 86400
+            at += rng.choice([0, 1, 3, 7, -2, 40])  # file order: mostly forward, a few late rows
+            sod = at % 86400
             ts = f"{sod // 3600:02d}:{sod // 60 % 60:02d}:{sod % 60:02d}"
             out.append((ts, rng.choice(servers), f"{rng.randint(7000, 9500) / 100:.2f}"))
         return out
@@ -360,3 +380,27 @@ def test_matches_brute_force_scan(seed):
         return
     assert ref.expected_cpu_mem(cpu, mem, duration=duration, slide=slide) == \
         brute_force_cpu_mem(cpu, mem, duration, slide)
+
+
+def test_data_file_rows_keep_duplicates_and_drop_rejected_rows(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text(
+        "\ufeffserver_id,ts,cpu_pct,mem_pct,net_in,net_out,disk_io\r\n"
+        "a,10:00:00,10,20,30,40,50\r\n"
+        "a,10:00:00,30,20,30,40,50\r\n"        # the same (ts, server_id) again: data, kept
+        "a,10:00:01,NaN,20,30,40,50\r\n"       # rejected whole
+        "a,10:00:02,10,Infinity,30,40,50\r\n"  # rejected whole
+        "a,10:00:03,101,20,30,40,50\r\n"       # a percentage above 100: rejected
+        "a,10:00:04,10,20\r\n")                # missing fields: rejected
+    rows = ref.data_file_rows(data)
+    assert [(r["ts"], r["cpu_pct"]) for r in rows] == [("10:00:00", "10"), ("10:00:00", "30")]
+    cpu_mem, _ = ref.expected_files_from_data(data)
+    assert cpu_mem.splitlines()[1] == "a,10:00:00,10:00:30,20.00,20.00,"
+
+
+def test_two_hand_written_files_start_on_neighbouring_days():
+    # mem's file starts just after midnight, cpu's just before: one series, not two days apart
+    rows = ref.expected_cpu_mem([("23:59:55", "s", "1"), ("00:00:05", "s", "3")],
+                                [("00:00:01", "s", "5")], duration=10, slide=10)
+    assert rows == [["s", "23:59:55", "00:00:05", "1.00", "5.00", ""],
+                    ["s", "00:00:05", "00:00:15", "3.00", "", ""]]

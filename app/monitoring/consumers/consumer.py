@@ -7,10 +7,11 @@ import threading
 import time
 
 from ..core.config import Config
-from ..core.records import RowError, decode_message
+from ..core.records import RowError, decode_message, message_event_time, message_origin
+from ..core.timeline import parse_ts
 from ..kafka_connection import StoppedWhileConnecting, client_options, stop_ends_connecting, unreachable_message
 from ..wiring import CONSUMERS, TOPICS
-from .sink import CsvSink, CsvTarget, SinkError
+from .sink import CsvSink, CsvTarget, Row, SinkError
 
 log = logging.getLogger("consumer")
 
@@ -112,12 +113,14 @@ def run(cfg: Config, role: str) -> int:
         _seek(consumer, partitions, offsets)
         log.info("%s: reading %d partitions of %s", role, len(partitions), ", ".join(key_of))
 
-    bad = dupes = written = 0
+    bad = dupes = written = untimed = 0
     paused = False
     last_stats = last_commit = time.monotonic()
     tp_by_name = {f"{tp.topic}:{tp.partition}": tp for tp in partitions}
+    watch = BrokerWatch(cfg, role)
     while partitions and not stop.is_set():
         batch = consumer.poll(timeout_ms=cfg.consumer.poll_timeout_ms)
+        watch.check(bool(batch) or _leaders_connected(consumer, partitions))
         fields_by_key = {t.key: [] for t in targets}
         new_offsets = {}
         for tp, records in batch.items():
@@ -125,12 +128,24 @@ def run(cfg: Config, role: str) -> int:
             for rec in records:
                 new_offsets[f"{tp.topic}:{tp.partition}"] = rec.offset + 1
                 try:
-                    fields_by_key[key].append(decode_message(key, rec.value))
+                    fields = decode_message(key, rec.value)
+                    headers = dict(rec.headers or ())
+                    event_time = message_event_time(headers)
+                    origin = message_origin(headers)
                 except RowError as exc:
                     bad += 1
                     if bad <= 20 or bad % 1000 == 0:
                         log.warning("skipped %s partition %d offset %d: %s (%d bad so far)",
                                     tp.topic, tp.partition, rec.offset, exc, bad)
+                    continue
+                if event_time is None:
+                    event_time = parse_ts(fields[0]).seconds
+                    untimed += 1
+                    if untimed == 1:
+                        log.warning("%s partition %d offset %d: a message without the producer's event_time "
+                                    "header (another producer?): a time-only row is placed by its time of day "
+                                    "alone, on the series' first day", tp.topic, tp.partition, rec.offset)
+                fields_by_key[key].append(Row(fields, event_time, origin))
         if new_offsets:
             try:
                 w, d = sink.append(fields_by_key, new_offsets)
@@ -151,15 +166,50 @@ def run(cfg: Config, role: str) -> int:
             _commit(consumer, OffsetAndMetadata, tp_by_name, sink.offsets)
         if now - last_stats >= STATS_SECONDS and (written or bad or dupes):
             last_stats = now
-            log.info("%s: %d rows written, %d duplicates dropped, %d bad messages skipped; %s", role, written,
+            log.info("%s: %d rows written, %d re-sent rows dropped, %d bad messages skipped; %s", role, written,
                      dupes, bad, ", ".join(f"{t.path.name} {sink.rows[t.key]} rows" for t in targets))
 
     if partitions:
         _commit(consumer, OffsetAndMetadata, tp_by_name, sink.offsets)
     consumer.close(autocommit=False)
-    log.info("%s stopped: %d rows written, %d duplicates dropped, %d bad messages skipped; %s", role, written,
+    log.info("%s stopped: %d rows written, %d re-sent rows dropped, %d bad messages skipped; %s", role, written,
              dupes, bad, ", ".join(f"{t.path.name} {sink.rows[t.key]} rows" for t in targets))
     return 0
+
+
+class BrokerWatch:
+    """Says once that the broker is gone, and once that it is back (kafka-python's own retry lines
+    are silenced: dozens a second)."""
+
+    LOST_AFTER = 5.0  # seconds without a connection to any leader: a restart is not worth a line
+
+    def __init__(self, cfg: Config, role: str, clock=time.monotonic):
+        self.where = ", ".join(cfg.kafka.bootstrap_servers)
+        self.role, self.clock = role, clock
+        self.since: float | None = None   # when the connection went
+        self.lost = False
+
+    def check(self, connected: bool) -> None:
+        now = self.clock()
+        if connected:
+            if self.lost:
+                log.info("%s: the broker at %s is back after %.0f s; reading on, nothing was lost", self.role,
+                         self.where, now - self.since)
+            self.since, self.lost = None, False
+            return
+        if self.since is None:
+            self.since = now
+        if not self.lost and now - self.since >= self.LOST_AFTER:
+            self.lost = True
+            log.warning("%s: lost the broker at %s; the rows wait in Kafka, reading on when it is back", self.role,
+                        self.where)
+
+
+def _leaders_connected(consumer, partitions) -> bool:
+    """Whether the consumer holds a connection to the leader of any of its partitions."""
+    client = consumer._client  # kafka-python's network client (the version is pinned in requirements)
+    leaders = {client.cluster.leader_for_partition(tp) for tp in partitions}
+    return any(node is not None and node != -1 and client.connected(node) for node in leaders)
 
 
 def _commit(consumer, offset_and_metadata, tp_by_name, offsets) -> None:

@@ -1,24 +1,32 @@
 """CSV files that take each message exactly once, across crashes, restarts and full disks.
 
+Each topic key has two files: its CSV (the seed's columns, for people and graders) and, under
+`events/`, the same rows with the event time the producer decided in front (what the batch jobs
+read: the CSVs interleave partitions, so their line order is not the series' order).
+
 The checkpoint file beside the CSVs is the truth: for each partition the next offset to read,
-for each CSV its length in bytes when those offsets were reached. A batch is appended and
-fsynced, then the checkpoint is replaced atomically. After a crash the CSVs are cut back to the
-checkpoint's lengths (a torn or unrecorded tail goes; it is read again from Kafka) and reading
-resumes at the checkpoint's offsets. Rows are also de-duplicated by (ts, server_id), so a
-producer run twice over the same data cannot double a row.
+for each file its length in bytes when those offsets were reached, and for each data file seen
+(by digest) and server the last line number written. A batch is appended and fsynced, then the
+checkpoint is replaced atomically. After a crash the files are cut back to the checkpoint's
+lengths (a torn or unrecorded tail goes; it is read again from Kafka) and reading resumes at the
+checkpoint's offsets. A message whose origin (data file, line) is not past the last line written
+for its server is a re-sent one (a producer restarted or run again) and is dropped: each
+server's rows reach its partition in file order, so that line was written before.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.records import csv_line
+from ..wiring import EVENT_TIME_COLUMN, EVENTS_DIR
 
 log = logging.getLogger("consumer")
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
 class SinkError(Exception):
@@ -29,8 +37,28 @@ class SinkError(Exception):
 class CsvTarget:
     key: str             # topic key: cpu, mem, net, disk
     topic: str           # its Kafka topic name
-    path: Path
+    path: Path           # the CSV
     header: tuple
+
+    @property
+    def events_path(self) -> Path:
+        return events_path(self.path)
+
+    @property
+    def events_header(self) -> tuple:
+        return (EVENT_TIME_COLUMN, *self.header)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One decoded message: the CSV fields, its event time, where it came from."""
+    fields: tuple
+    event_time: int
+    origin: tuple[str, int] | None = None   # (data file digest, line number); None: never re-sent
+
+
+def events_path(csv_path: Path) -> Path:
+    return csv_path.parent / EVENTS_DIR / csv_path.name
 
 
 def checkpoint_path(output_dir: Path, role: str) -> Path:
@@ -38,15 +66,16 @@ def checkpoint_path(output_dir: Path, role: str) -> Path:
 
 
 def read_checkpoint(path: Path) -> dict | None:
+    """The checkpoint, or None when there is none or it cannot be used (said in the log)."""
     try:
         doc = json.loads(path.read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        log.warning("checkpoint %s unreadable (%s): starting over, duplicates are filtered", path, exc)
+        log.warning("checkpoint %s unreadable (%s): starting over", path, exc)
         return None
     if not isinstance(doc, dict) or doc.get("version") != CHECKPOINT_VERSION:
-        log.warning("checkpoint %s has an unknown format: starting over, duplicates are filtered", path)
+        log.warning("checkpoint %s is of another version: starting over", path)
         return None
     return doc
 
@@ -66,62 +95,84 @@ class CsvSink:
         self.targets = {t.key: t for t in targets}
         self.fsync = fsync
         self.offsets: dict[str, int] = {}     # "topic:partition" -> next offset, as checkpointed
-        self.lengths: dict[str, int] = {}     # key -> CSV length in bytes, as checkpointed
-        self.seen: dict[str, set] = {}        # key -> {"ts,server_id"} already in the CSV
+        self.lengths: dict[str, int] = {}     # file name (CSV, events/CSV) -> length in bytes
+        self.last_line: dict[str, dict] = {}  # key -> {digest: {server_id: last line written}}
         self.rows: dict[str, int] = {}        # key -> data rows in the CSV
+
+    @property
+    def digests(self) -> list[str]:
+        """The data files (by digest) whose rows are in the CSVs, in the order they arrived."""
+        seen: dict[str, None] = {}
+        for by_digest in self.last_line.values():
+            seen.update(dict.fromkeys(by_digest))
+        return list(seen)
 
     # -- start-up ------------------------------------------------------------------------------
 
     def restore(self) -> dict[str, int]:
-        """Bring the CSVs back to the last checkpoint; return the offsets to resume from."""
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        doc = read_checkpoint(self.checkpoint) or {"offsets": {}, "lengths": {}}
+        """Bring the files back to the last checkpoint; return the offsets to resume from."""
+        (self.output_dir / EVENTS_DIR).mkdir(parents=True, exist_ok=True)
+        doc = read_checkpoint(self.checkpoint) or {}
         offsets = {k: int(v) for k, v in doc.get("offsets", {}).items()}
+        lengths = doc.get("lengths", {})
+        last_line = doc.get("last_line", {})
         for key, target in self.targets.items():
-            recorded = doc.get("lengths", {}).get(target.path.name)
-            if not self._restore_file(target, recorded):
-                # The file lost rows the checkpoint counted: read its topic again from the start.
+            if self._restore_target(target, lengths):
+                self.last_line[key] = {d: dict(s) for d, s in last_line.get(key, {}).items()}
+            else:
+                # Nothing of this key can be trusted: its topic is read again from the start.
                 offsets = {tp: o for tp, o in offsets.items() if not tp.startswith(target.topic + ":")}
+                self.last_line[key] = {}
         topics = {t.topic for t in self.targets.values()}
         self.offsets = {tp: o for tp, o in offsets.items() if tp.rsplit(":", 1)[0] in topics}
-        self._write_checkpoint(self.offsets, self.lengths)
+        self._write_checkpoint(self.offsets, self.lengths, self.last_line)
         return dict(self.offsets)
 
-    def _restore_file(self, target: CsvTarget, recorded: int | None) -> bool:
-        header = csv_line(target.header).encode()
-        path = target.path
-        if not path.exists():
-            if recorded:
-                log.warning("%s is gone although the checkpoint counted %d bytes: reading %s again from the start",
-                            path, recorded, target.topic)
+    def _restore_target(self, target: CsvTarget, lengths: dict) -> bool:
+        """Cut both files back to their checkpointed lengths; False if they had to start afresh."""
+        files = [(target.path, target.header), (target.events_path, target.events_header)]
+        headers = {path: csv_line(header).encode() for path, header in files}
+        for path, header in headers.items():
+            if path.exists():
+                with open(path, "rb") as f:
+                    first = f.readline()
+                if first and first != header:
+                    raise SinkError(f"{path} does not start with the header {header.decode().strip()!r}: "
+                                    f"move it away so the consumer can start it afresh")
+        recorded = {path: lengths.get(self._name(path)) for path in headers}
+        has_rows = any(p.exists() and p.stat().st_size > len(h) for p, h in headers.items())
+        if all(n is not None for n in recorded.values()) and all(
+                p.exists() and p.stat().st_size >= recorded[p] for p in headers):
+            for path in headers:
+                self._cut(path, recorded[path])
+            self._count(target)
+            return True
+        if has_rows:
+            why = ("no checkpoint counts them" if any(n is None for n in recorded.values())
+                   else "one is shorter than its checkpoint (was it edited?)")
+            stamp = time.strftime("%Y%m%dT%H%M%S")
+            for path in headers:
+                if path.exists():
+                    aside = path.with_name(f"{path.name}.{stamp}.aside")
+                    os.replace(path, aside)
+            log.warning("%s and %s: %s; moved aside as *.%s.aside, reading %s again from the start",
+                        target.path.name, self._name(target.events_path), why, stamp, target.topic)
+        for path, header in headers.items():
             self._create(path, header)
-            self._load(target, header)
-            return not recorded
-        with open(path, "rb") as f:
-            first = f.readline()
-        if first and first != header:
-            raise SinkError(f"{path} does not start with the header {header.decode().strip()!r}: "
-                            f"move it away so the consumer can start it afresh")
+        self._count(target)
+        return False
+
+    def _name(self, path: Path) -> str:
+        return path.relative_to(self.output_dir).as_posix()
+
+    def _cut(self, path: Path, keep: int) -> None:
         size = path.stat().st_size
-        intact = True
-        if recorded is None:
-            keep = self._complete_length(path, len(header))
-        elif size >= recorded:
-            keep = recorded
-        else:
-            log.warning("%s is shorter than its checkpoint (%d < %d bytes; was it edited?): "
-                        "reading %s again from the start", path, size, recorded, target.topic)
-            keep, intact = self._complete_length(path, len(header)), False
         if keep < size:
             log.info("%s: dropping %d bytes written after the last checkpoint; they are read again",
-                     path.name, size - keep)
+                     self._name(path), size - keep)
             with open(path, "r+b") as f:
                 f.truncate(keep)
                 os.fsync(f.fileno())
-        if not first:
-            self._create(path, header)
-        self._load(target, header)
-        return intact
 
     def _create(self, path: Path, header: bytes) -> None:
         with open(path, "wb") as f:
@@ -130,83 +181,90 @@ class CsvSink:
             os.fsync(f.fileno())
         _fsync_dir(path.parent)
 
-    @staticmethod
-    def _complete_length(path: Path, minimum: int) -> int:
-        """The length up to the last complete line (a torn last line is not kept)."""
-        data = path.read_bytes()
-        return max(minimum, data.rfind(b"\n") + 1)
-
-    def _load(self, target: CsvTarget, header: bytes) -> None:
-        seen, rows = set(), 0
+    def _count(self, target: CsvTarget) -> None:
+        rows = -1
         with open(target.path, "rb") as f:
-            f.readline()
-            for line in f:
-                seen.add(_dedup_key(line.decode()))
-                rows += 1
-        self.seen[target.key], self.rows[target.key] = seen, rows
-        self.lengths[target.key] = target.path.stat().st_size
+            while chunk := f.read(1 << 20):
+                rows += chunk.count(b"\n")
+        self.rows[target.key] = max(rows, 0)
+        for path in (target.path, target.events_path):
+            self.lengths[self._name(path)] = path.stat().st_size
 
     # -- a batch -------------------------------------------------------------------------------
 
-    def append(self, fields_by_key: dict[str, list[tuple]], offsets: dict[str, int]) -> tuple[int, int]:
-        """Append a batch and checkpoint it; returns (rows written, duplicates dropped).
+    def append(self, rows_by_key: dict[str, list[Row]], offsets: dict[str, int]) -> tuple[int, int]:
+        """Append a batch and checkpoint it; returns (rows written, re-sent rows dropped).
 
         On OSError nothing of the batch counts: the files are cut back to the last checkpoint and
         the error propagates, so the caller re-reads the batch once writing works again.
         """
-        written = dupes = 0
+        written = resent = 0
         lengths = dict(self.lengths)
-        added: dict[str, list[str]] = {}
+        last_line = {key: {d: dict(s) for d, s in by_digest.items()} for key, by_digest in self.last_line.items()}
+        added: dict[str, int] = {}
         try:
-            for key, rows in fields_by_key.items():
+            for key, rows in rows_by_key.items():
                 if not rows:
                     continue
-                seen, fresh, keys = self.seen[key], [], []
-                batch_keys = set()
-                for fields in rows:
-                    k = f"{fields[0]},{fields[1]}"
-                    if k in seen or k in batch_keys:
-                        dupes += 1
-                        continue
-                    batch_keys.add(k)
-                    keys.append(k)
-                    fresh.append(csv_line(fields))
-                if not fresh:
+                target, marks = self.targets[key], last_line[key]
+                csv_lines, event_lines = [], []
+                for row in rows:
+                    if row.origin is not None:
+                        digest, line = row.origin
+                        if digest not in marks:
+                            self._new_series(key, digest, marks)
+                            marks[digest] = {}
+                        server = row.fields[1]
+                        if line <= marks[digest].get(server, 0):
+                            resent += 1
+                            continue
+                        marks[digest][server] = line
+                    csv_lines.append(csv_line(row.fields))
+                    event_lines.append(f"{row.event_time},{csv_lines[-1]}")
+                if not csv_lines:
                     continue
-                data = "".join(fresh).encode()
-                with open(self.targets[key].path, "ab") as f:
-                    f.write(data)
-                    f.flush()
-                    if self.fsync:
-                        os.fsync(f.fileno())
-                lengths[key] = self.lengths[key] + len(data)
-                added[key] = keys
-                written += len(fresh)
+                for path, lines in ((target.path, csv_lines), (target.events_path, event_lines)):
+                    data = "".join(lines).encode()
+                    with open(path, "ab") as f:
+                        f.write(data)
+                        f.flush()
+                        if self.fsync:
+                            os.fsync(f.fileno())
+                    lengths[self._name(path)] += len(data)
+                added[key] = len(csv_lines)
+                written += len(csv_lines)
             merged = {**self.offsets, **offsets}
-            self._write_checkpoint(merged, lengths)
+            self._write_checkpoint(merged, lengths, last_line)
         except OSError:
             self.rollback()
             raise
-        self.offsets, self.lengths = merged, lengths
-        for key, keys in added.items():
-            self.seen[key].update(keys)
-            self.rows[key] += len(keys)
-        return written, dupes
+        self.offsets, self.lengths, self.last_line = merged, lengths, last_line
+        for key, n in added.items():
+            self.rows[key] += n
+        return written, resent
+
+    def _new_series(self, key: str, digest: str, marks: dict) -> None:
+        if marks:
+            log.warning("%s: rows of another data file arrived (digest %s; before: %s): the CSVs now mix two "
+                        "series (to start afresh: docs/architecture.md, 'Starting afresh')",
+                        self.targets[key].topic, digest, ", ".join(marks))
 
     def rollback(self) -> None:
-        """Cut every CSV back to the checkpointed length (best effort: restore() does it again)."""
-        for key, target in self.targets.items():
-            try:
-                with open(target.path, "r+b") as f:
-                    f.truncate(self.lengths[key])
-            except OSError as exc:
-                log.warning("could not cut %s back yet (%s); it is done at the next start", target.path, exc)
+        """Cut every file back to the checkpointed length (best effort: restore() does it again)."""
+        for target in self.targets.values():
+            for path in (target.path, target.events_path):
+                try:
+                    with open(path, "r+b") as f:
+                        f.truncate(self.lengths[self._name(path)])
+                except OSError as exc:
+                    log.warning("could not cut %s back yet (%s); it is done at the next start", path, exc)
 
-    def _write_checkpoint(self, offsets: dict[str, int], lengths: dict[str, int]) -> None:
+    def _write_checkpoint(self, offsets: dict[str, int], lengths: dict[str, int], last_line: dict) -> None:
         doc = {
             "version": CHECKPOINT_VERSION,
             "offsets": dict(sorted(offsets.items())),
-            "lengths": {self.targets[k].path.name: n for k, n in sorted(lengths.items())},
+            "lengths": dict(sorted(lengths.items())),
+            "last_line": last_line,
         }
         tmp = self.checkpoint.with_name(self.checkpoint.name + ".tmp")
         with open(tmp, "w") as f:
@@ -217,9 +275,3 @@ class CsvSink:
         os.replace(tmp, self.checkpoint)
         if self.fsync:
             _fsync_dir(self.output_dir)
-
-
-def _dedup_key(line: str) -> str:
-    first = line.find(",")
-    second = line.find(",", first + 1)
-    return line[:second] if second > 0 else line.rstrip("\n")

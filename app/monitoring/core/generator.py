@@ -5,6 +5,7 @@ versions, so the same arguments always give the same file, byte for byte.
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -15,6 +16,10 @@ from .timeline import TIME_ONLY, format_seconds, parse_ts
 BURST_KINDS = ("cpu", "mem", "cpu+mem", "net", "disk", "net+disk")
 
 
+class SpecError(ValueError):
+    """A generator argument that cannot make a data file; the text names it."""
+
+
 @dataclass(frozen=True)
 class Spec:
     servers: int = 20
@@ -22,6 +27,20 @@ class Spec:
     interval: int = 5
     start: str = "10:00:00"
     seed: int = 42
+
+    def __post_init__(self):
+        if not 1 <= self.servers <= 100_000:
+            raise SpecError(f"--servers must be between 1 and 100000 (got {self.servers})")
+        if not (isinstance(self.hours, (int, float)) and math.isfinite(self.hours) and self.hours > 0):
+            raise SpecError(f"--hours must be a number of hours above 0 (got {self.hours})")
+        if not self.interval >= 1:
+            raise SpecError(f"--interval must be a whole number of seconds, at least 1 (got {self.interval})")
+        if self.hours * 3600 < self.interval:
+            raise SpecError(f"--hours {self.hours:g} is shorter than one --interval ({self.interval} s): no rows")
+        try:
+            parse_ts(self.start)
+        except ValueError:
+            raise SpecError(f"--start must be HH:MM:SS or 'YYYY-MM-DD HH:MM:SS' (got {self.start[:40]!r})") from None
 
 
 @dataclass

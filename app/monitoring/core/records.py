@@ -40,7 +40,7 @@ def number_text(name: str, raw: str) -> str:
     if text.startswith("-") and _NUMBER_RE.match(text[1:]):
         raise RowError(f"{name} is negative ({text})")
     if not _NUMBER_RE.match(text):
-        raise RowError(f"{name} is not a number ({raw!r})" if text else f"{name} is empty")
+        raise RowError(f"{name} is not a number ({short(raw)})" if text else f"{name} is empty")
     if len(text) > 1 and text[0] == "0" and text[1] != ".":
         text = text.lstrip("0") or "0"
         if text.startswith("."):
@@ -53,7 +53,7 @@ def number_text(name: str, raw: str) -> str:
 def server_text(raw: str) -> str:
     text = raw.strip()
     if not _SERVER_RE.match(text):
-        raise RowError(f"server_id {raw!r} is not a name of letters, digits and _.:- (at most 128)")
+        raise RowError(f"server_id {short(raw)} is not a name of letters, digits and _.:- (at most 128)")
     return text
 
 
@@ -117,6 +117,45 @@ def decode_message(topic_key: str, value: bytes | None) -> tuple[str, ...]:
             raise RowError(f"{name} is not a number")
         out.append(number_text(name, doc[name]))
     return tuple(out)
+
+
+# Record headers the producer sets: where the order of the data file is known, so the event time
+# of a time-only row (its day) and the row's origin travel with the message.
+EVENT_TIME_HEADER = "event_time"   # epoch milliseconds, ASCII digits
+ORIGIN_HEADER = "origin"           # "<data file digest>:<line number>"
+
+
+def message_headers(event_time: int, origin: tuple[str, int] | None) -> list[tuple[str, bytes]]:
+    headers = [(EVENT_TIME_HEADER, str(event_time * 1000).encode())]
+    if origin is not None:
+        headers.append((ORIGIN_HEADER, f"{origin[0]}:{origin[1]}".encode()))
+    return headers
+
+
+def message_event_time(headers: dict) -> int | None:
+    """The event time in seconds the producer gave the message, or None if it has none."""
+    raw = headers.get(EVENT_TIME_HEADER)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise RowError(f"header {EVENT_TIME_HEADER} is not epoch milliseconds ({short(raw)})")
+    return int(raw) // 1000
+
+
+def message_origin(headers: dict) -> tuple[str, int] | None:
+    raw = headers.get(ORIGIN_HEADER)
+    if raw is None:
+        return None
+    digest, _, line = raw.decode(errors="replace").rpartition(":")
+    if not digest or not line.isdigit():
+        raise RowError(f"header {ORIGIN_HEADER} is not <digest>:<line> ({short(raw)})")
+    return digest, int(line)
+
+
+def short(value, limit: int = 200) -> str:
+    """A value for a log line: at most `limit` characters of it, and how long it was."""
+    text = value.decode(errors="replace") if isinstance(value, (bytes, bytearray)) else str(value)
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
 
 
 def csv_line(fields: tuple[str, ...]) -> str:

@@ -35,7 +35,7 @@ def parse_ts(text: str) -> Stamp:
         except ValueError as exc:  # 2024-02-30 and the like
             raise TimestampError(f"bad ts {text!r}: {exc}") from None
         return Stamp(FULL, int(dt.timestamp()))
-    raise TimestampError(f"bad ts {text!r}: expected HH:MM:SS or YYYY-MM-DD HH:MM:SS")
+    raise TimestampError(f"bad ts {text[:40]!r}{'...' if len(text) > 40 else ''}: expected HH:MM:SS or YYYY-MM-DD HH:MM:SS")
 
 
 def format_seconds(seconds: int, kind: str) -> str:
@@ -46,44 +46,33 @@ def format_seconds(seconds: int, kind: str) -> str:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def series_start(seconds_of_day) -> int:
-    """Where an unordered time-only series begins: just after the largest gap around the clock.
+HALF_DAY = DAY // 2
 
-    Consumers' CSVs are not in time order, so "the next day" cannot be read off the row order.
-    A series shorter than a day leaves its largest gap between its end and its start, so the
-    value after that gap is the first one. Without a wrap this is simply the minimum. Ties go to
-    the earliest value, so the answer never depends on input order.
+
+class SeriesClock:
+    """Event time of a series' rows, read in file order: the one time model of the pipeline.
+
+    A dated stamp is its own epoch seconds (UTC). A time-only stamp more than 12 hours earlier
+    than the previous row's has crossed midnight, so it and every row after it are one day
+    later (any number of times: a time-only series may span several days); a later stamp, or
+    one at most 12 hours earlier (a late row), stays on the current day. Time-only event times
+    count from day 0 (1970-01-01 UTC), so the same file always gives the same times.
     """
-    values = sorted(set(seconds_of_day))
-    if not values:
-        raise ValueError("series_start of an empty series")
-    best_gap, start = values[0] + DAY - values[-1], values[0]
-    for before, after in zip(values, values[1:]):
-        if after - before > best_gap:
-            best_gap, start = after - before, after
-    return start
-
-
-def unwrap(second_of_day: int, start: int) -> int:
-    """Seconds since the series' first midnight: values before `start` belong to the next day."""
-    return second_of_day + DAY if second_of_day < start else second_of_day
-
-
-class InOrderClock:
-    """Unwraps time-only stamps read in file order (the producer's replay pacing)."""
 
     def __init__(self) -> None:
-        self._last: int | None = None
+        self.day = 0
+        self._previous: int | None = None
 
-    def absolute(self, stamp: Stamp) -> int:
+    def event_time(self, stamp: Stamp) -> int:
         if stamp.kind == FULL:
             return stamp.seconds
-        if self._last is None:
-            self._last = stamp.seconds
-            return self._last
-        # Of the same time on the previous, same or next day, the nearest to the last row is
-        # meant: passing midnight moves forward a day, a slightly late row does not.
-        day = self._last // DAY
-        candidates = ((day + d) * DAY + stamp.seconds for d in (-1, 0, 1))
-        self._last = min(candidates, key=lambda c: abs(c - self._last))
-        return self._last
+        if self._previous is not None and self._previous - stamp.seconds > HALF_DAY:
+            self.day += 1
+        self._previous = stamp.seconds
+        return self.day * DAY + stamp.seconds
+
+
+def nearest_day_shift(first: int, other: int) -> int:
+    """The whole days (-1, 0 or +1, in seconds) that bring time-only `other` nearest to `first`:
+    how a second hand-written file's day 0 is put beside the first's."""
+    return min((-DAY, 0, DAY), key=lambda shift: abs(other + shift - first))

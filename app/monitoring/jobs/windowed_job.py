@@ -1,11 +1,11 @@
-"""The shared shape of both Spark jobs: two metric CSVs -> one windowed, alerted team CSV.
+"""The shared shape of both Spark jobs: two metric inputs -> one windowed, alerted team CSV.
 
-Spark does what must scale with the data: reading the values as FloatType, avg/max per server
-and window, round(), the join and the sort. What a timestamp means and which windows hold it
-comes from the pure core (core.timeline, core.windows): the driver reads the distinct ts
-from the files, computes their windows once each and broadcasts them, so the grid rules exist in
-one place and are unit-tested there. Spark runs one action: the write of the team CSV. What each
-job reads and writes is monitoring.wiring's Job; its alert expression is monitoring.jobs.alert_rule's.
+Every row carries its event time, decided where the series' order is known: by the producer
+(the consumers keep it in `events/<csv>` beside each CSV), or, for CSVs written by hand without
+it, by reading each CSV in its own line order on the driver (a streaming pass, constant memory).
+Spark does everything that grows with the data: reading the values as FloatType, the grid anchor
+(the earliest event time), the windows of each row, avg/max per server and window, round(), the
+window times, the alerts and the sort. Spark runs one action: the write of the team CSV.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from ..core.config import Config
-from ..core.timeline import TIME_ONLY, TimestampError, format_seconds, parse_ts, series_start, unwrap
-from ..core.windows import WindowGrid
-from ..wiring import ALERT_COLUMN, TEAM_CSV_LEAD, Job, MetricInput
+from ..core.records import RowError, number_text, server_text
+from ..core.timeline import TIME_ONLY, SeriesClock, TimestampError, nearest_day_shift, parse_ts
+from ..wiring import ALERT_COLUMN, EVENT_TIME_COLUMN, EVENTS_DIR, TEAM_CSV_LEAD, Job, MetricInput
 from .alert_rule import alert_column, written_value
 
 log = logging.getLogger("spark-job")
@@ -26,6 +26,9 @@ log = logging.getLogger("spark-job")
 
 class JobError(Exception):
     """Ends the job with exit code 1 and this one line."""
+
+
+ACCEPTED_TS = "HH:MM:SS or YYYY-MM-DD HH:MM:SS"
 
 
 def _check_inputs(cfg: Config, job: Job) -> list[Path]:
@@ -36,14 +39,131 @@ def _check_inputs(cfg: Config, job: Job) -> list[Path]:
             raise JobError(f"input {path} does not exist: has the consumer run? "
                            f"(systemctl status monitoring-consumer*, journalctl -u monitoring-consumer*)")
         with open(path, "rb") as f:
-            header = f.readline().decode(errors="replace").strip()
-            has_rows = bool(f.readline().strip())
+            head = f.read(1 << 16)
+        if b"\r" in head and b"\n" not in head:
+            raise JobError(f"input {path} has CR-only line ends: save it with LF (or CRLF) line ends")
+        lines = head.splitlines()
+        header = lines[0].decode("utf-8", errors="replace").lstrip("\ufeff").strip() if lines else ""
         if header != ",".join(inp.columns):
-            raise JobError(f"input {path} has header {header!r}, expected {','.join(inp.columns)!r}")
-        if not has_rows:
+            raise JobError(f"input {path} has header {header[:200]!r}, expected {','.join(inp.columns)!r}")
+        if not any(line.strip() for line in lines[1:]):
             raise JobError(f"input {path} has no rows: nothing to analyse yet (has the producer run?)")
         paths.append(path)
     return paths
+
+
+def _line_count(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            n += chunk.count(b"\n")
+    return n
+
+
+def _consumer_events(path: Path) -> Path | None:
+    """The consumer's events file of a CSV if it holds the CSV's rows: the same number of lines,
+    and not older than the CSV (an edit of the CSV by hand makes it newer)."""
+    events = path.parent / EVENTS_DIR / path.name
+    if not events.exists():
+        return None
+    if _line_count(events) == _line_count(path) and events.stat().st_mtime >= path.stat().st_mtime:
+        return events
+    log.warning("%s and %s disagree (edited by hand?): reading %s in its own line order", path.name,
+                f"{EVENTS_DIR}/{path.name}", path.name)
+    return None
+
+
+def _first_stamp(events: Path):
+    with open(events, "rb") as f:
+        f.readline()
+        first = f.readline().decode("utf-8", errors="replace").split(",")
+    return parse_ts(first[1])
+
+
+class _HandWritten:
+    """Writes the event-time copy of a CSV without one, reading it in its own line order."""
+
+    def __init__(self, inp: MetricInput, path: Path, out: Path):
+        self.inp, self.path, self.out = inp, path, out
+        self.bad, self.first_bad = 0, ""
+
+    def write(self, shift_to: int | None):
+        """Writes the copy; returns (the first row's stamp, its event time), or None if no row is good.
+        `shift_to`: the other input's first time-only event time, which this file's first is put near."""
+        clock, kind, first, lines = SeriesClock(), None, None, []
+        value_columns = self.inp.columns[2:]
+        with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as src, \
+                open(self.out, "w", newline="") as dst:
+            src.readline()
+            dst.write(",".join((EVENT_TIME_COLUMN, *self.inp.columns)) + "\n")
+            for line_no, line in enumerate(src, start=2):
+                fields = line.rstrip("\r\n").split(",")
+                if len(fields) == 1 and not fields[0].strip():
+                    continue
+                try:
+                    if len(fields) != len(self.inp.columns):
+                        raise RowError(f"{len(fields)} fields where {len(self.inp.columns)} are expected")
+                    stamp = parse_ts(fields[0].strip())
+                    if kind is not None and stamp.kind != kind:
+                        raise RowError(f"ts {fields[0].strip()!r} is not in the same form as the first row's")
+                    values = [number_text(name, raw) for name, raw in zip(value_columns, fields[2:])]
+                    row = [fields[0].strip(), server_text(fields[1]), *values]
+                except (RowError, TimestampError) as exc:
+                    self.bad += 1
+                    self.first_bad = self.first_bad or f"line {line_no}: {exc}"
+                    continue
+                kind = stamp.kind
+                t = clock.event_time(stamp)
+                if first is None:
+                    first = (stamp, t)
+                lines.append(f"{t}," + ",".join(row) + "\n")
+                if len(lines) >= 10_000:
+                    dst.write("".join(lines))
+                    lines.clear()
+            dst.write("".join(lines))
+        if first is None:
+            raise JobError(f"input {self.path} has no usable row ({self.first_bad}); a ts must be {ACCEPTED_TS}")
+        if first[0].kind == TIME_ONLY and shift_to is not None:
+            shift = nearest_day_shift(shift_to, first[1])
+            if shift:
+                self._shift(shift)
+                first = (first[0], first[1] + shift)
+        return first
+
+    def _shift(self, seconds: int) -> None:
+        tmp = self.out.with_suffix(".shift")
+        with open(self.out) as src, open(tmp, "w") as dst:
+            dst.write(src.readline())
+            for line in src:
+                t, rest = line.split(",", 1)
+                dst.write(f"{int(t) + seconds},{rest}")
+        os.replace(tmp, self.out)
+
+
+def _event_inputs(paths, job: Job, workdir: Path):
+    """(the events file of each input, the series' kind); hand-written CSVs get one made."""
+    chosen, kinds, first_time = [], set(), None
+    for path, inp in zip(paths, (job.first, job.second)):
+        events = _consumer_events(path)
+        if events is not None:
+            stamp = _first_stamp(events)
+            with open(events, "rb") as f:
+                f.readline()
+                t = int(f.readline().split(b",", 1)[0])
+        else:
+            workdir.mkdir(parents=True, exist_ok=True)
+            events = workdir / path.name
+            writer = _HandWritten(inp, path, events)
+            stamp, t = writer.write(first_time)
+            if writer.bad:
+                log.warning("%s: %d rows with a bad ts, server_id or value skipped (first: %s)", path.name,
+                            writer.bad, writer.first_bad)
+        kinds.add(stamp.kind)
+        first_time = t if first_time is None else first_time
+        chosen.append(events)
+    if len(kinds) > 1:
+        raise JobError("the inputs mix time-only (HH:MM:SS) and dated (YYYY-MM-DD HH:MM:SS) timestamps")
+    return chosen, kinds.pop()
 
 
 def spark_session(cfg: Config, master: str):
@@ -67,110 +187,71 @@ def spark_session(cfg: Config, master: str):
     return spark
 
 
-def _read_both(spark, paths, job: Job):
-    """Both inputs as one frame (file, ts, server_id, v1, v2): one scan, one aggregation later."""
+def _read_both(spark, events, job: Job):
+    """Both inputs as one frame (file, t: the event time, server_id, v1, v2): one scan, one aggregation."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     frames = []
-    for n, (path, inp) in enumerate(zip(paths, (job.first, job.second))):
+    for n, (path, inp) in enumerate(zip(events, (job.first, job.second))):
         # FloatType is the contract: values are read as 32-bit floats before avg/max.
-        schema = T.StructType([T.StructField(c, T.StringType() if c in ("ts", "server_id") else T.FloatType())
-                               for c in inp.columns])
-        df = spark.read.csv(str(path), header=True, schema=schema, mode="PERMISSIVE")
+        fields = [T.StructField(EVENT_TIME_COLUMN, T.LongType())] + [
+            T.StructField(c, T.StringType() if c in ("ts", "server_id") else T.FloatType()) for c in inp.columns]
+        df = spark.read.csv(str(path), header=True, schema=T.StructType(fields), mode="PERMISSIVE")
+        value = F.col(inp.metric)
+        # NaN and infinities are not measurements: such a row is skipped like an unreadable one.
+        value = F.when(~F.isnan(value) & (F.abs(value) != float("inf")), value)
         none = F.lit(None).cast(T.FloatType())
-        frames.append(df.select(F.lit(inp.file).alias("file"), "ts", "server_id",
-                                (F.col(inp.metric) if n == 0 else none).alias("v1"),
-                                (F.col(inp.metric) if n == 1 else none).alias("v2")))
+        frames.append(df.select(F.lit(inp.file).alias("file"), F.col(EVENT_TIME_COLUMN).alias("t"), "server_id",
+                                (value if n == 0 else none).alias("v1"), (value if n == 1 else none).alias("v2")))
     return frames[0].unionByName(frames[1])
 
 
-def _distinct_ts(paths) -> set:
-    """Every distinct ts string of the inputs: the first field of each line, read on the driver.
+def _windows(rows, cfg: Config, job: Job, skipped):
+    """Per server and window k: avg or max of each metric, rounded by Spark's round().
 
-    A plain read of the local files takes about 0.2 s per million lines; a Spark action collecting
-    the same set took 2.4 s on 28,800 rows and 4.6 s on 2,880,000 (bench/analysis.md). The strings
-    are the raw fields, as Spark's CSV reader gives them, so they join with its rows.
-    """
-    stamps = set()
-    for path in paths:
-        with open(path, "rb") as f:
-            f.readline()  # the header, checked by _check_inputs
-            for line in f:
-                stamps.add(line.split(b",", 1)[0].rstrip(b"\r\n"))
-    return {ts.decode("utf-8", errors="replace") for ts in stamps}
-
-
-def _timeline(stamps, cfg: Config):
-    """Distinct ts strings -> (ts->windows rows, k->window times); an unreadable ts is left out."""
-    parsed = {}
-    for ts in stamps:
-        try:
-            parsed[ts] = parse_ts(ts.strip())
-        except TimestampError:
-            pass  # its rows find no window: counted as skipped by the job's observation
-    if not parsed:
-        raise JobError("no valid rows in the inputs")
-    kinds = {s.kind for s in parsed.values()}
-    if len(kinds) > 1:
-        raise JobError("the inputs mix time-only (HH:MM:SS) and dated (YYYY-MM-DD HH:MM:SS) timestamps")
-    kind = kinds.pop()
-    if kind == TIME_ONLY:
-        start = series_start(s.seconds for s in parsed.values())
-        absolute = {ts: unwrap(s.seconds, start) for ts, s in parsed.items()}
-    else:
-        absolute = {ts: s.seconds for ts, s in parsed.items()}
-    grid = WindowGrid(min(absolute.values()), cfg.window.duration_seconds, cfg.window.slide_seconds)
-    windows = [(ts, list(grid.indices(t))) for ts, t in sorted(absolute.items())]
-    last_k = max(k for _, ks in windows for k in ks)
-    times = [(k, format_seconds(grid.start(k), kind), format_seconds(grid.end(k), kind)) for k in range(last_k + 1)]
-    return windows, times
-
-
-def _aggregate(rows, job: Job, ts_windows, skipped):
-    """Per server and window: avg or max of each metric, rounded by Spark's round().
-
-    The rows left out (a ts without windows, no server_id, no readable value) are counted per
-    input file into the observation `skipped`, during the same action that writes the result.
+    The grid starts at the series' earliest event time t0; window k is [t0 + k*slide, + duration).
+    A row at t lies in the windows k with t - duration < t0 + k*slide <= t. The rows left out (no
+    event time, no server_id, no usable value) are counted per input file into `skipped`, during
+    the same action that writes the result.
     """
     from pyspark.sql import functions as F
+
+    duration, slide = cfg.window.duration_seconds, cfg.window.slide_seconds
 
     def agg(inp: MetricInput, col: str):
         return F.round((F.avg if inp.aggregate == "avg" else F.max)(col), 2).alias(inp.out)
 
-    bad = F.col("ks").isNull() | F.col("server_id").isNull() | (F.col("v1").isNull() & F.col("v2").isNull())
-    return (rows.join(F.broadcast(ts_windows), "ts", "left")
-            .observe(skipped, *[F.count(F.when(bad & (F.col("file") == inp.file), 1)).alias(inp.file)
-                                for inp in (job.first, job.second)])
-            .where(~bad)
-            .select("server_id", F.explode("ks").alias("k"), "v1", "v2")
-            .groupBy("server_id", "k")
+    bad = F.col("t").isNull() | F.col("server_id").isNull() | (F.col("v1").isNull() & F.col("v2").isNull())
+    # The anchor is a second, small branch of the plan; only the main one counts the skipped rows.
+    t0 = rows.where(~bad).agg(F.min("t").alias("t0"))
+    good = (rows.observe(skipped, *[F.count(F.when(bad & (F.col("file") == inp.file), 1)).alias(inp.file)
+                                    for inp in (job.first, job.second)])
+            .where(~bad))
+    offset = F.col("t") - F.col("t0")
+    first_k = F.greatest(F.lit(0).cast("long"), F.floor((offset - duration) / slide) + 1)
+    return (good.crossJoin(F.broadcast(t0))
+            .select("server_id", "t0", "v1", "v2", F.explode(F.sequence(first_k, F.floor(offset / slide))).alias("k"))
+            .groupBy("server_id", "t0", "k")
             .agg(agg(job.first, "v1"), agg(job.second, "v2")))
 
 
-def _sql_str(text: str) -> str:
-    """A Spark SQL string literal (the ts strings passed parse_ts, so they hold no quote anyway)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _values(spark, columns: str, rows):
-    return spark.sql(f"SELECT * FROM VALUES {', '.join('(' + ', '.join(r) + ')' for r in rows)} AS t({columns})")
-
-
-def _result_plan(spark, rows, job: Job, cfg: Config, windows, times, skipped):
+def _result_plan(rows, job: Job, cfg: Config, kind: str, skipped):
     """The team CSV's rows, in order: aggregates per window, their times, the written values, alerts."""
     from pyspark.sql import functions as F
 
-    # Inline tables (local relations): broadcast without a Spark job, unlike createDataFrame's RDD.
-    ts_windows = _values(spark, "ts, ks", [(_sql_str(ts), f"array({', '.join(f'{k}L' for k in ks)})")
-                                           for ts, ks in windows])
-    window_times = _values(spark, "k, window_start, window_end", [(f"{k}L", _sql_str(a), _sql_str(b))
-                                                                  for k, a, b in times])
+    pattern = "HH:mm:ss" if kind == TIME_ONLY else "yyyy-MM-dd HH:mm:ss"  # the session is in UTC
+    start = F.col("t0") + F.col("k") * cfg.window.slide_seconds
+
+    def stamp(seconds):
+        return F.date_format(F.timestamp_seconds(seconds), pattern)
+
     d1, d2 = written_value(F.col(job.first.out)), written_value(F.col(job.second.out))
     thresholds = (getattr(cfg.thresholds, job.first.threshold_key), getattr(cfg.thresholds, job.second.threshold_key))
-    return (_aggregate(rows, job, ts_windows, skipped)
-            .join(F.broadcast(window_times), "k")
-            .select(*TEAM_CSV_LEAD, "k",
+    server, window_start, window_end = TEAM_CSV_LEAD
+    return (_windows(rows, cfg, job, skipped)
+            .select(server, "k", stamp(start).alias(window_start),
+                    stamp(start + cfg.window.duration_seconds).alias(window_end),
                     d1.cast("string").alias(job.first.out), d2.cast("string").alias(job.second.out),
                     alert_column(job.labels, d1, thresholds[0], d2, thresholds[1]).alias(ALERT_COLUMN))
             .coalesce(1)  # one output file; no extra shuffle (the sort below makes the order)
@@ -212,29 +293,31 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
     paths = _check_inputs(cfg, job)
     master = master or cfg.spark.master
     final = cfg.output_dir / job.output_name(cfg.team_number)
-    windows, times = _timeline(_distinct_ts(paths), cfg)
-    phases.done("inputs and timeline")
-    spark = spark_session(cfg, master)
-    phases.done("session start")
+    workdir = cfg.output_dir / f".{job.name}-inputs-{os.getpid()}"
     try:
-        from pyspark.sql import Observation
+        events, kind = _event_inputs(paths, job, workdir)
+        phases.done("inputs")
+        spark = spark_session(cfg, master)
+        phases.done("session start")
+        try:
+            from pyspark.sql import Observation
 
-        skipped = Observation("skipped")
-        # One Spark action: each action in a fresh JVM pays seconds of fixed cost. Not cached:
-        # the cache cost more than it saved, on 28,800 rows as on 2,880,000 (bench/results.md).
-        rows = _read_both(spark, paths, job)
-        phases.done("read plan")
-        result = _result_plan(spark, rows, job, cfg, windows, times, skipped)
-        phases.done("result plan")
-        _write_atomically(result, final)
-        phases.done("write (the one action)")
-        for file, n in sorted(skipped.get.items()):
-            if n:
-                log.warning("%s: %d rows with a bad ts, server_id or value skipped", file, n)
+            skipped = Observation("skipped")
+            # One Spark action: each action in a fresh JVM pays seconds of fixed cost. Not cached:
+            # the cache cost more than it saved (bench/results.md).
+            result = _result_plan(_read_both(spark, events, job), job, cfg, kind, skipped)
+            phases.done("plan")
+            _write_atomically(result, final)
+            phases.done("write (the one action)")
+            for file, n in sorted(skipped.get.items()):
+                if n:
+                    log.warning("%s: %d rows with a bad ts, server_id or value skipped", file, n)
+        finally:
+            spark.stop()
+            phases.done("session stop")
     finally:
-        spark.stop()
-    phases.done("session stop")
-    rows = sum(1 for _ in open(final)) - 1
+        shutil.rmtree(workdir, ignore_errors=True)
+    rows = _line_count(final) - 1
     log.info("%s phases: %s", job.name, phases.line())
     log.info("%s wrote %s: %d rows in %.1f s", job.name, final, rows, time.monotonic() - started)
     return 0

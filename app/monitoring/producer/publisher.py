@@ -9,11 +9,11 @@ import time
 from dataclasses import dataclass
 
 from ..core.config import Config
-from ..core.records import RowError, encode_messages
-from ..core.timeline import InOrderClock
+from ..core.records import RowError, encode_messages, message_headers
+from ..core.timeline import SeriesClock
 from ..kafka_connection import StoppedWhileConnecting, client_options, stop_ends_connecting, unreachable_message
 from ..wiring import TOPIC_KEYS
-from .sources import DataFileError, LiveSampler, file_rows
+from .sources import DataFileError, LiveSampler, file_digest, file_rows
 
 log = logging.getLogger("producer")
 
@@ -83,26 +83,24 @@ def make_producer(cfg: Config):
 
 
 class Pacer:
-    """Sleeps so rows go out as fast as possible, at a fixed rate, or at the pace of their ts."""
+    """Sleeps so rows go out as fast as possible, at a fixed rate, or at the pace of their event time."""
 
     def __init__(self, mode: str, rate: float, speedup: float, stop: threading.Event):
         self.mode, self.rate, self.speedup, self.stop = mode, rate, speedup, stop
-        self.clock = InOrderClock()
         self.started = time.monotonic()
-        self.first_ts: int | None = None
+        self.first_time: int | None = None
         self.count = 0
 
-    def wait_for(self, row) -> None:
+    def wait_for(self, event_time: int) -> None:
         if self.mode == "fast":
             return
         if self.mode == "rate":
             due = self.started + self.count / self.rate
             self.count += 1
         else:
-            t = self.clock.absolute(row.stamp)
-            if self.first_ts is None:
-                self.first_ts = t
-            due = self.started + (t - self.first_ts) / self.speedup
+            if self.first_time is None:
+                self.first_time = event_time
+            due = self.started + (event_time - self.first_time) / self.speedup
         delay = due - time.monotonic()
         if delay > 0:
             self.stop.wait(delay)
@@ -117,8 +115,12 @@ def run(cfg: Config, source: str, mode: str, rate: float, speedup: float, interv
     if source == "file":
         rows = _file_source(data_file)
         next(rows)  # opens the file now, so a missing file fails before connecting
+        # Each message names its data file and line: a re-run of the same file adds nothing.
+        digest = file_digest(data_file)
     else:
         rows = _live_source(interval, stop)
+        digest = None
+    clock = SeriesClock()
 
     try:
         with stop_ends_connecting(stop):
@@ -154,11 +156,13 @@ def run(cfg: Config, source: str, mode: str, rate: float, speedup: float, interv
                 counts.rejected += 1
                 log.warning("line %d rejected: %s", line_no, row)
                 continue
-            pacer.wait_for(row)
+            event_time = clock.event_time(row.stamp)
+            pacer.wait_for(event_time)
             key = row.server_id.encode()
             values = encode_messages(row)
+            headers = message_headers(event_time, (digest, line_no) if digest else None)
             for topic_key, topic in topics:
-                pending.append(producer.send(topic, key=key, value=values[topic_key]))
+                pending.append(producer.send(topic, key=key, value=values[topic_key], headers=headers))
             counts.sent += len(topics)
             settle()
             now = time.monotonic()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import socket
 import time
@@ -54,6 +55,15 @@ def file_rows(path: Path):
             raise DataFileError(f"data file {path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except csv.Error as exc:
             raise DataFileError(f"data file {path}: not CSV ({exc})") from None
+
+
+def file_digest(path: Path) -> str:
+    """The first 16 hex digits of the file's SHA-256: names the data file in each message's origin."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()[:16]
 
 
 class LiveSampler:

@@ -11,6 +11,9 @@ def test_site_yml_deploys_from_scratch(deployed):
     counters = recap(deployed.stdout)
     assert {f"{h}-node" for h in HOSTS} <= set(counters), deployed.stdout[-2000:]
     assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in counters.values())
+    assert "[DEPRECATION WARNING]" not in deployed.stdout + deployed.stderr, \
+        "site.yml printed a deprecation warning:\n" + "\n".join(
+            line for line in (deployed.stdout + deployed.stderr).splitlines() if "DEPRECATION" in line)
 
 
 def test_every_unit_is_active_and_enabled(deployed):
@@ -41,6 +44,7 @@ def test_analysis_and_fetched_team_csvs_equal_the_reference(deployed):
 def test_a_second_site_run_changes_nothing(deployed):
     res, took = playbook("site.yml")
     assert_nothing_changed(res)
+    assert "[DEPRECATION WARNING]" not in res.stdout + res.stderr, res.stdout[-4000:]
     print(f"site.yml, second run: {took:.0f} s")
 
 

@@ -13,13 +13,17 @@ help:
 	@echo "make demo    - the whole pipeline on the local four-host lab (root)"
 	@echo "make test    - lint, unit, integration and end-to-end tests (root)"
 	@echo "make bench   - benchmarks (not part of make test)"
+	@echo "make wiring  - write playbooks/vars/wiring.yml from app/monitoring/wiring.py"
 
-# The virtualenv is rebuilt when a requirements file changes.
+# The virtualenv is rebuilt when a requirements file or the app's pyproject.toml changes. The app
+# is installed editable (its code changes take effect at once); its dependencies come pinned from
+# the requirements, hence --no-deps.
 setup: $(VENV)/.installed
-$(VENV)/.installed: requirements-dev.txt app/requirements.txt
+$(VENV)/.installed: requirements-dev.txt app/requirements.txt app/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --no-deps -e app
 	touch $@
 
 include $(wildcard mk/*.mk)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """kafka-python's own ceiling: the app's KafkaProducer (same options) sending messages made beforehand.
 
-    python bench/ceiling.py CONFIG     prints one JSON line
+    python -m bench.ceiling CONFIG     prints one JSON line
 
 The messages (topic, key, value) of the config's data file are built first, outside the timing.
 Then only producer.send() for each (no parsing, no JSON, no callbacks) and flush() are timed: what
@@ -12,17 +12,15 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "app")]
 
 
 def main(argv) -> int:
-    from pipeline.config import load_config
-    from pipeline.records import RowError, encode_messages
-    from producer.producer import TOPIC_KEYS, make_producer
-    from producer.sources import file_rows
+    from monitoring.config_file import load_config
+    from monitoring.core.records import RowError, encode_messages
+    from monitoring.producer.publisher import make_producer
+    from monitoring.producer.sources import file_rows
+    from monitoring.wiring import TOPIC_KEYS
 
     cfg = load_config(argv[0])
     topics = {k: cfg.topics.name(k) for k in TOPIC_KEYS}

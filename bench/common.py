@@ -12,22 +12,19 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "app"
+from monitoring.wiring import CONSUMERS, TOPIC_KEYS
+from tests.support import pipeline  # the app's processes and configs, as the tests run them
+from tests.support.pipeline import CSV_OF, SAMPLE  # noqa: F401 (for the bench's parts)
+
+ROOT = pipeline.ROOT
 BENCH = ROOT / "bench"
 WORK = BENCH / "work"               # scratch: broker data, configs, CSVs (in .gitignore)
 DATA = WORK / "data"                # generated data files, kept between runs (deterministic)
-SAMPLE = APP / "data" / "sample_data.csv"
-TOPIC_KEYS = ("cpu", "mem", "net", "disk")
-CSV_OF = {"cpu": "cpu_data.csv", "mem": "mem_data.csv", "net": "net_data.csv", "disk": "disk_data.csv"}
-ROLE_KEYS = {"consumer1": ("cpu", "mem"), "consumer2": ("net", "disk")}
+ROLE_KEYS = {role: c.topics for role, c in CONSUMERS.items()}
 PARTITIONS = 3                      # as the kafka role creates the topics (kafka_topic_partitions: 3)
-
-for p in (str(ROOT), str(APP)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
-
-from tests.support import pipeline  # noqa: E402  (the app's processes, as the tests run them)
+# The tests' config leaves these at the app's defaults when they are null: the bench measures what a
+# deployment gets (monitoring/core/config.py), not the tests' small Spark.
+AT_APP_DEFAULTS = {"producer": None, "consumer": None, "spark": None}
 
 
 def log(msg: str) -> None:
@@ -70,7 +67,12 @@ def load_average() -> dict:
 app_command = pipeline.command
 
 
-def run_timed(cmd: list[str], timeout: float = 900, env: dict | None = None, cwd: Path | None = None):
+def bench_command(module: str, *args: str) -> list[str]:
+    """Another part of the bench in its own process: `python -m bench.MODULE ARGS` (run from ROOT)."""
+    return [sys.executable, "-m", f"bench.{module}", *map(str, args)]
+
+
+def run_timed(cmd: list[str], timeout: float = 900, env: dict | None = None, cwd: Path | None = ROOT):
     """Run a command to its end; (wall seconds, CompletedProcess). Raises on a non-zero exit."""
     t0 = time.monotonic()
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd,
@@ -114,7 +116,7 @@ def run_measured(cmd: list[str], timeout: float = 900, env: dict | None = None, 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            env=env, text=True)
+                            env=env, text=True, cwd=ROOT)
     seen: dict[int, float] = {}
     done = threading.Event()
 
@@ -211,37 +213,11 @@ class Broker:
             admin.close()
 
 
-def write_config(folder: Path, bootstrap: str, prefix: str, data_file: Path = SAMPLE, **sections) -> Path:
-    """The app's example config with this broker, these topics, an output folder of its own.
-
-    Only the sections the bench must set are written: producer/consumer/spark tuning stays at the
-    app's defaults (app/pipeline/config.py), so the bench measures what a deployment gets.
-    """
-    import yaml
-
-    data = {
-        "team_number": 42,
-        "output_dir": str(folder / "output"),
-        "data_file": str(data_file),
-        "kafka": {"bootstrap_servers": [bootstrap], "connect_timeout_seconds": 20},
-        "topics": {k: f"{prefix}-{k}" for k in TOPIC_KEYS},
-        "hosts": {"producer": "127.0.0.1", "broker": "127.0.0.1", "consumer1": "127.0.0.1",
-                  "consumer2": "127.0.0.1"},
-        "thresholds": {"cpu": 80.0, "mem": 85.0, "net_in": 5000.0, "disk_io": 1500.0},
-        "window": {"duration_seconds": 30, "slide_seconds": 10},
-    }
-    data.update(sections)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
 def settings_in_force(config: Path) -> dict:
     """The producer, consumer and Spark knobs the app reads from this config (defaults included)."""
     from dataclasses import asdict
 
-    from pipeline.config import load_config
+    from monitoring.config_file import load_config
 
     cfg = load_config(config)
     return {"producer": asdict(cfg.producer), "consumer": asdict(cfg.consumer), "spark": asdict(cfg.spark)}
@@ -282,8 +258,8 @@ def data_rows(path: Path) -> int:
 
 def mean_message_size(path: Path) -> dict:
     """Average key and value sizes of the messages the producer makes from a data file."""
-    from pipeline.records import RowError, encode_messages
-    from producer.sources import file_rows
+    from monitoring.core.records import RowError, encode_messages
+    from monitoring.producer.sources import file_rows
 
     n = key_bytes = value_bytes = 0
     for _, row in file_rows(path):

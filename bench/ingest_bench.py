@@ -23,22 +23,23 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from common import (CSV_OF, ROLE_KEYS, ROOT, SAMPLE, TOPIC_KEYS, Broker, Service, app_command, head_of, log,
-                    percentile, settings_in_force, summary, write_config)
+from bench.common import (AT_APP_DEFAULTS, bench_command, Broker, CSV_OF, ROLE_KEYS, ROOT, SAMPLE, Service, TOPIC_KEYS,
+                         app_command, head_of, log, percentile, settings_in_force, summary)
+from tests.support.pipeline import write_config
 
 POLL_S = 0.002
 
 
 def expected_sizes(data_file: Path) -> tuple[dict[str, int], dict[str, set], int]:
     """Final byte size of each consumer CSV, its rows, and the number of data rows."""
-    from pipeline.records import TOPIC_FIELDS, RowError, csv_line
-    from producer.sources import file_rows
+    from monitoring.core.records import RowError, csv_line
+    from monitoring.producer.sources import file_rows
+    from monitoring.wiring import TOPICS
 
-    sizes = {k: len(csv_line(TOPIC_FIELDS[k]).encode()) for k in TOPIC_KEYS}
+    sizes = {k: len(csv_line(TOPICS[k].fields).encode()) for k in TOPIC_KEYS}
     rows = {k: set() for k in TOPIC_KEYS}
     n = 0
     for _, row in file_rows(data_file):
@@ -46,7 +47,7 @@ def expected_sizes(data_file: Path) -> tuple[dict[str, int], dict[str, set], int
             continue
         n += 1
         for k in TOPIC_KEYS:
-            fields = row.fields(TOPIC_FIELDS[k])
+            fields = row.fields(TOPICS[k].fields)
             sizes[k] += len(csv_line(fields).encode())
             rows[k].add(fields)
     return sizes, rows, n
@@ -67,11 +68,11 @@ def _checkpoint_lengths(output: Path, role: str) -> dict[str, int]:
 
 
 def check_exactly_once(output: Path, rows: dict[str, set]) -> None:
-    from pipeline.records import TOPIC_FIELDS
+    from monitoring.wiring import TOPICS
 
     for k in TOPIC_KEYS:
         lines = (output / CSV_OF[k]).read_text().splitlines()
-        assert lines[0] == ",".join(TOPIC_FIELDS[k]), f"{CSV_OF[k]}: header {lines[0]!r}"
+        assert lines[0] == ",".join(TOPICS[k].fields), f"{CSV_OF[k]}: header {lines[0]!r}"
         body = [tuple(line.split(",")) for line in lines[1:]]
         assert len(body) == len(set(body)) == len(rows[k]) and set(body) == rows[k], \
             f"{CSV_OF[k]}: {len(body)} rows, {len(set(body))} distinct, {len(rows[k])} expected"
@@ -87,7 +88,7 @@ class Pipeline:
         self.folder = work / self.prefix
         # Topic names restart with each bench: an earlier bench's output and checkpoints must go.
         shutil.rmtree(self.folder, ignore_errors=True)
-        self.config = write_config(self.folder, broker.bootstrap, self.prefix, data_file=data_file)
+        self.config = write_config(self.folder, broker.bootstrap, self.prefix, data_file=data_file, **AT_APP_DEFAULTS)
         self.output = self.folder / "output"
         self.consumers = []
 
@@ -207,9 +208,10 @@ def latency_run(broker: Broker, work: Path, data_file: Path, rate: float, n_rows
     with Pipeline(broker, work, "delay", data_file) as pipe:
         stamps_file = pipe.folder / "stamps.json"
         tail = Tailer(pipe.output)
-        proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "sendloop.py"), str(pipe.config),
-                                 "--mode", "rate", "--rate", str(rate), "--stamps", str(stamps_file)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen(bench_command("sendloop", pipe.config, "--mode", "rate", "--rate", rate,
+                                              "--stamps", stamps_file),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                cwd=ROOT)
         t0 = last = time.monotonic()
         expected = 4 * n_rows
         while len(tail.committed) < expected:
@@ -241,7 +243,7 @@ def latency_run(broker: Broker, work: Path, data_file: Path, rate: float, n_rows
 def run(broker: Broker, work: Path, runs: int, rate: float = 1000.0, paced_rows: int = 10_000) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     final, rows, n_rows = expected_sizes(SAMPLE)
-    settings = settings_in_force(write_config(work / "settings", broker.bootstrap, "settings"))
+    settings = settings_in_force(write_config(work / "settings", broker.bootstrap, "settings", **AT_APP_DEFAULTS))
     log(f"ingest: {n_rows} rows of {SAMPLE.name} through both consumers, {runs} runs")
     through = []
     for i in range(runs):

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, log, summary
+from bench.common import ROOT, log, summary
 
 LAB = [shutil.which("python3") or "python3", str(ROOT / "lab" / "lab.py")]
 VENV_BIN = os.path.dirname(sys.executable)
@@ -88,7 +88,7 @@ def playbook(name: str, log_path) -> dict:
 
 
 def run(nochange_runs: int) -> dict:
-    from common import WORK
+    from bench.common import WORK
 
     ok, why = lab_is_down()
     if not ok:

@@ -17,8 +17,9 @@ import json
 import re
 import time
 
-from common import (DATA, ROOT, SAMPLE, Broker, app_command, generated, log, mean_message_size, parse_producer_done,
-                    run_timed, settings_in_force, summary, write_config)
+from bench.common import (AT_APP_DEFAULTS, bench_command, Broker, DATA, ROOT, SAMPLE, app_command, generated, log,
+                         mean_message_size, parse_producer_done, run_timed, settings_in_force, summary)
+from tests.support.pipeline import write_config
 
 _PERF_RE = re.compile(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency")
 
@@ -58,7 +59,7 @@ def java_perf(broker: Broker, records: int, record_size: int, props: list[str]) 
 def ours(broker: Broker, work, data_file) -> dict:
     prefix = broker.fresh_prefix("prod")
     topics = broker.create(prefix)
-    config = write_config(work / prefix, broker.bootstrap, prefix, data_file=data_file)
+    config = write_config(work / prefix, broker.bootstrap, prefix, data_file=data_file, **AT_APP_DEFAULTS)
     try:
         wall, res = run_timed(app_command(config, "producer", "--mode", "fast"), timeout=900)
     finally:
@@ -70,13 +71,11 @@ def ours(broker: Broker, work, data_file) -> dict:
 
 def ceiling(broker: Broker, work, data_file) -> dict:
     """bench/ceiling.py: the library alone (messages built beforehand, no callbacks), the app's options."""
-    import sys
-
     prefix = broker.fresh_prefix("ceil")
     topics = broker.create(prefix)
-    config = write_config(work / prefix, broker.bootstrap, prefix, data_file=data_file)
+    config = write_config(work / prefix, broker.bootstrap, prefix, data_file=data_file, **AT_APP_DEFAULTS)
     try:
-        _, res = run_timed([sys.executable, str(ROOT / "bench" / "ceiling.py"), str(config)], timeout=900)
+        _, res = run_timed(bench_command("ceiling", config), timeout=900)
     finally:
         broker.delete(topics)
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -95,7 +94,7 @@ def java_props(settings: dict) -> dict[str, list[str]]:
 def run(broker: Broker, work, runs: int) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     datasets = {"sample": SAMPLE, "10x": generated(200)}
-    settings = settings_in_force(write_config(work / "settings", broker.bootstrap, "settings"))
+    settings = settings_in_force(write_config(work / "settings", broker.bootstrap, "settings", **AT_APP_DEFAULTS))
     props = java_props(settings)
     out = {"settings": settings["producer"], "java_props": {k: " ".join(v) for k, v in props.items()},
            "datasets": {}}
@@ -142,12 +141,10 @@ def run(broker: Broker, work, runs: int) -> dict:
     # Where the time goes: one more run of the sample under cProfile (not counted above).
     prefix = broker.fresh_prefix("prof")
     topics = broker.create(prefix)
-    config = write_config(work / prefix, broker.bootstrap, prefix, data_file=SAMPLE)
+    config = write_config(work / prefix, broker.bootstrap, prefix, data_file=SAMPLE, **AT_APP_DEFAULTS)
     try:
-        import sys
-
-        run_timed([sys.executable, str(ROOT / "bench" / "profile_producer.py"), str(config),
-                   "--out", str(ROOT / "bench" / "producer_profile.txt")], timeout=600)
+        run_timed(bench_command("profile_producer", config, "--out", ROOT / "bench" / "producer_profile.txt"),
+                  timeout=600)
         out["profile"] = "bench/producer_profile.txt"
     except RuntimeError as exc:
         log(f"producer profile failed: {exc}")

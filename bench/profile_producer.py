@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where the producer's time goes: the app's producer run in-process under cProfile, both threads.
 
-    python bench/profile_producer.py CONFIG [--out FILE]
+    python -m bench.profile_producer CONFIG [--out FILE]
 
 kafka-python works in two threads: the caller's (the app's loop: parse, encode, KafkaProducer.send,
 which partitions and appends to the batch) and its own sender thread (closes batches: varints and
@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "app")]
 
 GROUPS = [  # first match wins: (group, substring of "file:function")
     ("idle: the sender thread waiting in epoll", "select.epoll"),
@@ -44,7 +43,7 @@ GROUPS = [  # first match wins: (group, substring of "file:function")
     ("the app: read and parse the CSV", "csv"),
     ("the app: JSON messages", "json/"),
     ("the app: JSON messages, row checks", "pipeline/"),
-    ("the app: send loop and callbacks", "producer/producer.py"),
+    ("the app: send loop and callbacks", "monitoring/producer/publisher.py"),
     ("locks and waits", "threading.py"),
     ("locks and waits", "acquire"),
     ("locks and waits", "wait"),
@@ -70,8 +69,8 @@ def main(argv=None) -> int:
 
     logging.basicConfig(level=logging.WARNING)
     from kafka.producer import sender as sender_mod
-    from pipeline.config import load_config
-    from producer import producer as app_producer
+    from monitoring.config_file import load_config
+    from monitoring.producer import publisher as app_producer
 
     profiles: dict[str, cProfile.Profile] = {}
     original_run = sender_mod.Sender.run

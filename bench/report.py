@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/results.json -> bench/results.md (the tables) and bench/spark_scaling.png.
 
-    .venv/bin/python bench/report.py      re-renders both from the last results.json
+    .venv/bin/python -m bench.report      re-renders both from the last results.json
 
 bench/tuning.json (what was tuned, with before/after numbers) and bench/analysis.md (why a target
 is or is not met) are written by hand and included as they are.
@@ -182,7 +182,7 @@ def spark_section(s: dict, runs: int) -> list[str]:
             out.append(f"| {described.get(c['what'], c['what'])} | {stat(c['wall_s'], 2)} | {c['ratio_to_floor']:.2f} |")
     ph = s.get("phases_job1_smallest")
     if ph:
-        out += ["", "Where spark-job1's time goes on 28,800 rows (`bench/spark_phases.py`, one run, s): "
+        out += ["", "Where spark-job1's time goes on 28,800 rows (the job's own `phases:` log line, median of the runs, s): "
                 + "; ".join(f"{k} **{v:.2f}**" for k, v in ph.items()) + "."]
     out += ["", f"Median [min–max] of {runs} runs (each run: floor, the cheapest jobs, then both jobs on each size). The 28,800-row "
             "outputs were checked equal to `tests/support/reference.py` in the first run.", "",

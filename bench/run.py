@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make bench: the pipeline's benchmarks on this machine, one part after the other.
 
-    .venv/bin/python bench/run.py [--runs 3] [--parts producer,ingest,spark,lab] [--lab 0|1]
+    .venv/bin/python -m bench.run [--runs 3] [--parts producer,ingest,spark,lab] [--lab 0|1]
 
 Parts (see each module's docstring for the method):
   producer  bench/producer_bench.py  the app's producer vs Kafka's ProducerPerformance, same broker
@@ -21,11 +21,8 @@ import platform
 import shutil
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import BENCH, ROOT, WORK, Broker, load_average, log  # noqa: E402
+from bench.common import BENCH, ROOT, WORK, Broker, load_average, log
 
 PARTS = ("producer", "ingest", "spark", "lab")
 RESULTS = BENCH / "results.json"
@@ -82,25 +79,25 @@ def main(argv=None) -> int:
         with Broker(broker_dir) as broker:
             log(f"broker up on {broker.bootstrap} in {broker.kafka.last_start_seconds:.1f} s")
             if "producer" in parts:
-                import producer_bench
+                from bench import producer_bench
 
                 t = time.monotonic()
                 done("producer", producer_bench.run(broker, WORK / "producer", args.runs), time.monotonic() - t)
             if "ingest" in parts:
-                import ingest_bench
+                from bench import ingest_bench
 
                 t = time.monotonic()
                 done("ingest", ingest_bench.run(broker, WORK / "ingest", args.runs, rate=args.paced_rate,
                                                 paced_rows=args.paced_rows), time.monotonic() - t)
         shutil.rmtree(broker_dir, ignore_errors=True)
     if "spark" in parts:
-        import spark_bench
+        from bench import spark_bench
 
         t = time.monotonic()
         servers = [int(s) for s in args.spark_servers.split(",")]
         done("spark", spark_bench.run(WORK / "spark", args.runs, servers), time.monotonic() - t)
     if "lab" in parts:
-        import lab_bench
+        from bench import lab_bench
 
         t = time.monotonic()
         done("lab", lab_bench.run(args.lab_nochange_runs or args.runs), time.monotonic() - t)
@@ -114,7 +111,7 @@ def main(argv=None) -> int:
 
 
 def save(results: dict) -> None:
-    import report
+    from bench import report
 
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     report.write(results)

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """An instrumented copy of the app's send loop: the same producer, pacing and messages, plus a clock.
 
-    python bench/sendloop.py CONFIG --mode rate --rate 1000 --stamps OUT.json
+    python -m bench.sendloop CONFIG --mode rate --rate 1000 --stamps OUT.json
 
-It imports everything from the app (make_producer, Pacer, the file source, encode_messages) and
+It imports everything from the app (make_producer, Pacer, file_rows, encode_messages) and
 repeats only the loop of producer.run(), adding one time.monotonic() just before each send(). The
 stamps (topic key, ts, server_id -> seconds on CLOCK_MONOTONIC, which every process on the machine
 shares) are written to OUT.json at the end, so the bench can subtract them from the moment each
@@ -18,8 +18,6 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "app")]
 
 
 def main(argv=None) -> int:
@@ -31,13 +29,14 @@ def main(argv=None) -> int:
     ap.add_argument("--stamps", required=True)
     args = ap.parse_args(argv)
 
-    from pipeline.config import load_config
-    from pipeline.records import RowError, encode_messages
-    from producer.producer import TOPIC_KEYS, Pacer, _file_source, make_producer
+    from monitoring.config_file import load_config
+    from monitoring.core.records import RowError, encode_messages
+    from monitoring.producer.publisher import Pacer, make_producer
+    from monitoring.producer.sources import file_rows
+    from monitoring.wiring import TOPIC_KEYS
 
     cfg = load_config(args.config)
-    rows = _file_source(cfg.data_file)
-    next(rows)
+    rows = file_rows(cfg.data_file)
     producer = make_producer(cfg)
     for key in TOPIC_KEYS:            # as the app's first sends do, but before the clock starts
         producer.partitions_for(cfg.topics.name(key))

@@ -5,10 +5,10 @@ the sample itself), turned into the four consumer CSVs directly (each row parsed
 parse_row, its topic's fields written with the consumers' csv_line: the bytes the consumers would
 write, in file order), not through Kafka. Kept in bench/work/spark between benches.
 
-Each run, in this order: the floor (bench/spark_floor.py: the job's own SparkSession started and
+Each run, in this order: the floor (bench.spark_floor: the job's own SparkSession started and
 stopped), the cheapest Spark SQL jobs on the same session (spark_floor.py range-count, csv-count,
 csv-aggregate: what any first action costs in a new JVM), then spark-job1 and spark-job2 (`main.py --config X spark-job1`) on each size, smallest
-first. Times are the whole process's wall time, what a user waits for (the job's own log line, from
+first. Where a job's time goes comes from the job's own `phases:` log line (the median of the runs on the sample). Times are the whole process's wall time, what a user waits for (the job's own log line, from
 its start to the written file, is kept too), and the CPU seconds of the process tree (Python and
 the JVM), which other work on a shared machine distorts much less. The 28,800-row outputs are compared with
 tests/support/reference.py once, so a tuning that changed a byte would show here.
@@ -17,22 +17,24 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
-from common import (CSV_OF, ROOT, TOPIC_KEYS, app_command, generated, log, run_measured, settings_in_force, summary,
-                    write_config)
+from bench.common import (AT_APP_DEFAULTS, CSV_OF, TOPIC_KEYS, app_command, bench_command, generated, log,
+                         run_measured, settings_in_force, summary)
+from monitoring import wiring
+from tests.support.pipeline import team_csv, write_config
 
-JOBS = ("spark-job1", "spark-job2")
-CHEAPEST = ("range-count", "csv-count", "csv-aggregate")  # bench/spark_floor.py
-OUTPUT_NAME = {"spark-job1": "team_42_CPU_MEM.csv", "spark-job2": "team_42_NET_DISK.csv"}
+JOBS = tuple(wiring.JOBS)
+CHEAPEST = ("range-count", "csv-count", "csv-aggregate")  # bench.spark_floor
 _JOB_LOG = re.compile(r"wrote .*: (\d+) rows in ([\d.]+) s")
+_PHASES_LOG = re.compile(r" phases: (.*)$", re.M)
 
 
 def consumer_csvs(servers: int, folder: Path) -> int:
     """The four consumer CSVs of `generate --servers N` in folder/output; returns the data rows."""
-    from pipeline.records import TOPIC_FIELDS, RowError, csv_line
-    from producer.sources import file_rows
+    from monitoring.core.records import RowError, csv_line
+    from monitoring.producer.sources import file_rows
+    from monitoring.wiring import TOPICS
 
     output = folder / "output"
     marker = folder / "inputs.done"
@@ -46,14 +48,14 @@ def consumer_csvs(servers: int, folder: Path) -> int:
     n = 0
     try:
         for k, f in handles.items():
-            f.write(csv_line(TOPIC_FIELDS[k]))
+            f.write(csv_line(TOPICS[k].fields))
         buffers = {k: [] for k in TOPIC_KEYS}
         for _, row in file_rows(data):
             if isinstance(row, RowError):
                 raise RuntimeError(f"{data}: {row}")
             n += 1
             for k in TOPIC_KEYS:
-                buffers[k].append(csv_line(row.fields(TOPIC_FIELDS[k])))
+                buffers[k].append(csv_line(row.fields(TOPICS[k].fields)))
             if n % 50_000 == 0:
                 for k in TOPIC_KEYS:
                     handles[k].write("".join(buffers[k]))
@@ -68,10 +70,20 @@ def consumer_csvs(servers: int, folder: Path) -> int:
 
 
 def session_options() -> str:
-    """The Spark options _session() adds beyond the config's (read from the job's source)."""
-    src = (ROOT / "app" / "spark-jobs" / "windowed_job.py").read_text()
+    """The Spark options spark_session() adds beyond the config's (read from the job's source)."""
+    from monitoring.jobs import windowed_job
+
+    src = Path(windowed_job.__file__).read_text()
     found = re.findall(r'\.config\("(spark\.[\w.]+)", "([^"]*)"\)', src)
     return ", ".join(f"{k}={v}" for k, v in found)
+
+
+def job_phases(stderr: str) -> dict:
+    """The job's `phases:` log line: phase -> seconds ({} when it is missing)."""
+    m = _PHASES_LOG.search(stderr)
+    if not m:
+        return {}
+    return {name: float(seconds) for name, seconds in re.findall(r"([^,]+?) ([\d.]+) s(?:, |$)", m.group(1))}
 
 
 def _check_reference(output: Path) -> bool:
@@ -80,7 +92,7 @@ def _check_reference(output: Path) -> bool:
     for job in JOBS:
         want = (reference.expected_cpu_mem_file if job == "spark-job1" else reference.expected_net_disk_file)(
             str(output))
-        if (output / OUTPUT_NAME[job]).read_text() != want:
+        if (output / team_csv(job)).read_text() != want:
             raise RuntimeError(f"{job} on the sample no longer equals tests/support/reference.py")
     return True
 
@@ -91,7 +103,7 @@ def run(work: Path, runs: int, sizes=(20, 200, 2000)) -> dict:
     for servers in sizes:
         folder = work / f"servers{servers}"
         rows = consumer_csvs(servers, folder)
-        config = write_config(folder, "127.0.0.1:9", "spark")  # the jobs never touch Kafka
+        config = write_config(folder, "127.0.0.1:9", "spark", **AT_APP_DEFAULTS)  # the jobs never touch Kafka
         inputs[servers] = (rows, config)
     settings = settings_in_force(inputs[sizes[0]][1])["spark"]
     floor_cfg = inputs[sizes[0]][1]
@@ -99,17 +111,16 @@ def run(work: Path, runs: int, sizes=(20, 200, 2000)) -> dict:
     cheapest = {what: [] for what in CHEAPEST}
     walls, cpus, own = ({(s, j): [] for s in sizes for j in JOBS} for _ in range(3))
     out_rows = {}
+    phases = []  # the job's own phase times: spark-job1 on the smallest input, each run
     log(f"spark: floor + {len(JOBS)} jobs x {len(sizes)} sizes ({', '.join(str(inputs[s][0]) for s in sizes)} rows),"
         f" {runs} runs")
     for i in range(runs):
-        wall, cpu, _ = run_measured([sys.executable, str(ROOT / "bench" / "spark_floor.py"), str(floor_cfg)],
-                                    timeout=600)
+        wall, cpu, _ = run_measured(bench_command("spark_floor", floor_cfg), timeout=600)
         floor.append(wall)
         floor_cpu.append(cpu)
         line = [f"floor {wall:.1f} s"]
         for what in CHEAPEST:
-            wall, _, _ = run_measured([sys.executable, str(ROOT / "bench" / "spark_floor.py"), str(floor_cfg), what],
-                                      timeout=600)
+            wall, _, _ = run_measured(bench_command("spark_floor", floor_cfg, what), timeout=600)
             cheapest[what].append(wall)
             line.append(f"{what} {wall:.1f} s")
         for servers in sizes:
@@ -121,19 +132,14 @@ def run(work: Path, runs: int, sizes=(20, 200, 2000)) -> dict:
                 cpus[(servers, job)].append(cpu)
                 own[(servers, job)].append(float(m.group(2)) if m else None)
                 out_rows[(servers, job)] = int(m.group(1)) if m else None
+                if servers == sizes[0] and job == JOBS[0]:
+                    phases.append(job_phases(res.stderr))
                 line.append(f"{job}@{rows} {wall:.1f} s")
         if i == 0:
             _check_reference(inputs[sizes[0]][1].parent / "output")
         log(f"  run {i + 1}: " + ", ".join(line))
-    phases = None
-    try:  # where the time of one job goes, phase by phase (one extra run, not counted above)
-        import json
-
-        _, _, res = run_measured([sys.executable, str(ROOT / "bench" / "spark_phases.py"), str(floor_cfg)],
-                                 timeout=600)
-        phases = json.loads(res.stdout.strip().splitlines()[-1])
-    except (RuntimeError, ValueError) as exc:
-        log(f"spark phases failed: {exc}")
+    phases_median = {name: summary([p[name] for p in phases if name in p], 2)["median"] for name in phases[0]} \
+        if phases and phases[0] else None
     floor_s = summary(floor)
     small = {job: summary(walls[(sizes[0], job)])["median"] for job in JOBS}
     table = []
@@ -162,5 +168,5 @@ def run(work: Path, runs: int, sizes=(20, 200, 2000)) -> dict:
                       "ratio_to_floor": round(summary(cheapest[what])["median"] / floor_s["median"], 3)}
                      for what in CHEAPEST]
     return {"settings": settings, "session_options": session_options(), "floor_s": floor_s,
-            "floor_cpu_s": summary(floor_cpu, 2), "cheapest_jobs": cheapest_jobs, "jobs": table, "phases_job1_smallest": phases, "targets": targets,
+            "floor_cpu_s": summary(floor_cpu, 2), "cheapest_jobs": cheapest_jobs, "jobs": table, "phases_job1_smallest": phases_median, "targets": targets,
             "sample_equals_reference": True}

@@ -15,7 +15,7 @@ BENCH_DEPS := setup kafka-dist $(if $(filter 1,$(BENCH_LAB)),wheelhouse lab-deps
 
 .PHONY: bench bench-report
 bench: $(BENCH_DEPS)
-	$(VPY) bench/run.py --runs $(BENCH_RUNS) --lab $(BENCH_LAB) $(BENCH_ARGS)
+	$(VPY) -m bench.run --runs $(BENCH_RUNS) --lab $(BENCH_LAB) $(BENCH_ARGS)
 
 bench-report: setup
-	$(VPY) bench/report.py
+	$(VPY) -m bench.report

@@ -1,9 +1,10 @@
-"""consumer1: topic-cpu and topic-mem into cpu_data.csv and mem_data.csv.
+#!/usr/bin/env python3
+"""consumer1: `python app/consumers/consumer1.py --config FILE`, until stopped (SIGTERM).
 
-Run it as `python app/main.py --config FILE consumer1`.
+The same as `monitoring --config FILE consumer1`; what it reads and writes is monitoring.wiring's.
 """
-from .consumer import run
+import sys
 
+from monitoring.cli import main
 
-def main(cfg) -> int:
-    return run(cfg, "consumer1")
+sys.exit(main(["consumer1", *sys.argv[1:]], prog="consumer1.py"))

@@ -1,9 +1,10 @@
-"""consumer2: topic-net and topic-disk into net_data.csv and disk_data.csv.
+#!/usr/bin/env python3
+"""consumer2: `python app/consumers/consumer2.py --config FILE`, until stopped (SIGTERM).
 
-Run it as `python app/main.py --config FILE consumer2`.
+The same as `monitoring --config FILE consumer2`; what it reads and writes is monitoring.wiring's.
 """
-from .consumer import run
+import sys
 
+from monitoring.cli import main
 
-def main(cfg) -> int:
-    return run(cfg, "consumer2")
+sys.exit(main(["consumer2", *sys.argv[1:]], prog="consumer2.py"))

@@ -9,17 +9,13 @@ it the `kafka_broker` fixture errors with "run `make kafka-dist`".
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-_HERE = Path(__file__).resolve().parent
-_REPO_ROOT = _HERE.parents[1]
-if str(_REPO_ROOT) not in sys.path:  # `import tests.support` also under a bare `pytest`
-    sys.path.insert(0, str(_REPO_ROOT))
+from tests.support.kafka_broker import KafkaBroker
 
-from tests.support.kafka_broker import KafkaBroker  # noqa: E402
+_HERE = Path(__file__).resolve().parent
 
 
 def pytest_configure(config):

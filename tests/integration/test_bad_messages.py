@@ -1,7 +1,7 @@
 """Messages a consumer cannot use (not JSON, missing fields, another producer's) are skipped, not fatal."""
 from kafka import KafkaProducer
 
-from tests.support.pipeline import Service, run, topics_of, wait_caught_up, write_config
+from tests.support.pipeline import CSV_OF, Service, run, topics_of, wait_caught_up, write_config
 
 
 def test_bad_messages_are_logged_counted_and_skipped(kafka_broker, tmp_path):
@@ -20,8 +20,8 @@ def test_bad_messages_are_logged_counted_and_skipped(kafka_broker, tmp_path):
     finally:
         assert consumer.stop() == 0
     out = tmp_path / "output"
-    assert (out / "cpu_data.csv").read_text() == "ts,server_id,cpu_pct\n10:00:00,s1,5.5\n"
-    assert (out / "mem_data.csv").read_text() == "ts,server_id,mem_pct\n10:00:00,s1,7.25\n"
+    assert (out / CSV_OF["cpu"]).read_text() == "ts,server_id,cpu_pct\n10:00:00,s1,5.5\n"
+    assert (out / CSV_OF["mem"]).read_text() == "ts,server_id,mem_pct\n10:00:00,s1,7.25\n"
     log = consumer.text()
     assert "skipped junk-cpu partition 0 offset 0: not JSON" in log
     assert "offset 1: missing field cpu_pct" in log and "offset 3: not a JSON object" in log

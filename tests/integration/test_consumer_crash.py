@@ -1,8 +1,8 @@
 """SIGKILL a consumer mid-stream, again and again: every message lands exactly once, no torn line."""
 import random
 
-from tests.support.pipeline import (CSV_FILES, Service, assert_exactly_once, data_lines, expected_consumer_rows,
-                                    run, topics_of, wait_caught_up, wait_for, write_config)
+from tests.support.pipeline import (CSV_FILES, CSV_OF, Service, assert_exactly_once, data_lines,
+                                    expected_consumer_rows, run, topics_of, wait_caught_up, wait_for, write_config)
 
 
 def test_sigkill_mid_stream_then_restart(kafka_broker, tmp_path):
@@ -21,7 +21,7 @@ def test_sigkill_mid_stream_then_restart(kafka_broker, tmp_path):
     try:
         for goal in (1000, 2500, 4000, 5500, 6500):  # of 7,200 rows
             goal += rng.randint(0, 300)
-            wait_for(lambda: data_lines(out / "cpu_data.csv") >= goal, 60, f"cpu_data.csv to pass {goal} rows")
+            wait_for(lambda: data_lines(out / CSV_OF["cpu"]) >= goal, 60, f"{CSV_OF['cpu']} to pass {goal} rows")
             consumer.kill()
             kills += 1
             consumer.start()

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from tests.support.pipeline import (SAMPLE, Service, assert_exactly_once, data_lines, expected_consumer_rows, run,
-                                    topics_of, wait_caught_up, wait_for, write_config)
+from tests.support.pipeline import (CSV_OF, SAMPLE, Service, assert_exactly_once, data_lines,
+                                    expected_consumer_rows, run, topics_of, wait_caught_up, wait_for, write_config)
 
 
 @pytest.mark.parametrize("hard", [False, True], ids=["restart", "kill-9"])
@@ -17,7 +17,7 @@ def test_producer_rides_out_a_broker_restart(kafka_broker, tmp_path, hard):
     consumers = [Service(config, r, tmp_path).start() for r in ("consumer1", "consumer2")]
     producer = Service(config, "producer", tmp_path).start()
     try:
-        wait_for(lambda: data_lines(tmp_path / "output" / "cpu_data.csv") > 3000, 60, "the first rows")
+        wait_for(lambda: data_lines(tmp_path / "output" / CSV_OF["cpu"]) > 3000, 60, "the first rows")
         kafka_broker.restart(hard=hard)
         assert producer.proc.wait(180) == 0, producer.text()[-3000:]
         for r in ("consumer1", "consumer2"):
@@ -61,7 +61,7 @@ def test_a_full_disk_pauses_the_consumer_and_nothing_is_lost(kafka_broker, tmp_p
     finally:
         consumer.stop()
     expected = expected_consumer_rows(SAMPLE)
-    assert_exactly_once(small_disk / "output", expected, ("cpu_data.csv", "mem_data.csv"))
+    assert_exactly_once(small_disk / "output", expected, (CSV_OF["cpu"], CSV_OF["mem"]))
 
 
 def test_a_read_only_output_folder_is_reported_then_resumed(kafka_broker, tmp_path, small_disk):
@@ -81,4 +81,4 @@ def test_a_read_only_output_folder_is_reported_then_resumed(kafka_broker, tmp_pa
         wait_caught_up(config, "consumer1", timeout=60)
     finally:
         consumer.stop()
-    assert_exactly_once(small_disk / "output", expected_consumer_rows(data), ("cpu_data.csv", "mem_data.csv"))
+    assert_exactly_once(small_disk / "output", expected_consumer_rows(data), (CSV_OF["cpu"], CSV_OF["mem"]))

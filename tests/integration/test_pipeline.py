@@ -6,8 +6,8 @@ contract, byte for byte.
 import pytest
 
 from tests.support import reference
-from tests.support.pipeline import (SAMPLE, Service, assert_exactly_once, expected_consumer_rows, run, topics_of,
-                                    wait_caught_up, write_config)
+from tests.support.pipeline import (SAMPLE, Service, assert_exactly_once, expected_consumer_rows, run, team_csv,
+                                    topics_of, wait_caught_up, write_config)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +39,8 @@ def test_consumers_write_each_message_exactly_once(sample_run):
 
 
 @pytest.mark.parametrize("job,expected,name", [
-    ("spark-job1", reference.expected_cpu_mem_file, "team_42_CPU_MEM.csv"),
-    ("spark-job2", reference.expected_net_disk_file, "team_42_NET_DISK.csv"),
+    ("spark-job1", reference.expected_cpu_mem_file, team_csv("spark-job1")),
+    ("spark-job2", reference.expected_net_disk_file, team_csv("spark-job2")),
 ])
 def test_spark_jobs_equal_the_independent_reference(sample_run, job, expected, name):
     work, config, _, _, _ = sample_run

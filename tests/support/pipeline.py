@@ -1,4 +1,6 @@
-"""Run the app's roles as a user would (subprocesses of app/main.py) against a test broker."""
+"""Run the app's roles as a user would (subprocesses of app/main.py) against a test broker.
+
+What goes where (topics, CSV names, fields) comes from monitoring.wiring, as in the app."""
 from __future__ import annotations
 
 import csv
@@ -11,11 +13,19 @@ from pathlib import Path
 
 import yaml
 
+from monitoring.wiring import CONSUMERS, JOBS, TOPIC_KEYS, TOPICS
+
 ROOT = Path(__file__).resolve().parents[2]
-MAIN = ROOT / "app" / "main.py"
-EXAMPLE_CONFIG = ROOT / "app" / "config" / "config.yaml"
-SAMPLE = ROOT / "app" / "data" / "sample_data.csv"
-CSV_FILES = {"consumer1": ("cpu_data.csv", "mem_data.csv"), "consumer2": ("net_data.csv", "disk_data.csv")}
+APP = ROOT / "app"
+MAIN = APP / "main.py"
+EXAMPLE_CONFIG = APP / "config" / "config.yaml"
+SAMPLE = APP / "data" / "sample_data.csv"
+# The seed's scripts, one per role: thin entry points into the installed package.
+SCRIPTS = {"producer": APP / "producer" / "producer.py",
+           **{role: APP / "consumers" / f"{role}.py" for role in CONSUMERS},
+           **{job: APP / "spark-jobs" / f"{job.replace('-', '_')}.py" for job in JOBS}}
+CSV_FILES = {role: c.csvs for role, c in CONSUMERS.items()}
+CSV_OF = {key: t.csv for key, t in TOPICS.items()}           # topic key -> its consumer CSV
 
 
 def write_config(folder: Path, bootstrap: str, prefix: str, data_file: Path = SAMPLE, **sections) -> Path:
@@ -23,7 +33,7 @@ def write_config(folder: Path, bootstrap: str, prefix: str, data_file: Path = SA
     data = yaml.safe_load(EXAMPLE_CONFIG.read_text())
     data.update(output_dir=str(folder / "output"), data_file=str(data_file))
     data["kafka"] = {"bootstrap_servers": [bootstrap], "connect_timeout_seconds": 20}
-    data["topics"] = {k: f"{prefix}-{k}" for k in ("cpu", "mem", "net", "disk")}
+    data["topics"] = dict(zip(TOPIC_KEYS, topics_of(prefix)))
     data["spark"] = {"master": "local[2]", "shuffle_partitions": 2}
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
@@ -37,30 +47,41 @@ def write_config(folder: Path, bootstrap: str, prefix: str, data_file: Path = SA
 
 
 def topics_of(prefix: str) -> list[str]:
-    return [f"{prefix}-{k}" for k in ("cpu", "mem", "net", "disk")]
+    return [f"{prefix}-{k}" for k in TOPIC_KEYS]
 
 
-def command(config: Path | None, role: str, *args: str) -> list[str]:
-    base = [sys.executable, str(MAIN)]
-    return base + (["--config", str(config)] if config else []) + [role, *args]
+def team_csv(job: str, team: str = "42") -> str:
+    """The name of a job's team CSV (the example config's team is 42)."""
+    return JOBS[job].output_name(team)
 
 
-def run(config: Path | None, role: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(command(config, role, *args), capture_output=True, text=True, timeout=timeout)
+def command(config: Path | None, role: str, *args: str, script: bool = False) -> list[str]:
+    """`python app/main.py --config C ROLE ARGS`, or with script=True the role's own seed script:
+    `python app/consumers/consumer1.py --config C ARGS`."""
+    config_args = ["--config", str(config)] if config else []
+    if script:
+        return [sys.executable, str(SCRIPTS[role]), *config_args, *args]
+    return [sys.executable, str(MAIN), *config_args, role, *args]
+
+
+def run(config: Path | None, role: str, *args: str, timeout: float = 300, script: bool = False,
+        ) -> subprocess.CompletedProcess:
+    return subprocess.run(command(config, role, *args, script=script), capture_output=True, text=True,
+                          timeout=timeout)
 
 
 class Service:
     """A long-running role (a consumer) in its own process group, its log kept in a file."""
 
-    def __init__(self, config: Path, role: str, log_dir: Path, *args: str):
-        self.config, self.role, self.args = config, role, args
+    def __init__(self, config: Path, role: str, log_dir: Path, *args: str, script: bool = False):
+        self.config, self.role, self.args, self.script = config, role, args, script
         self.log = log_dir / f"{role}.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Service":
         handle = open(self.log, "a")
-        self.proc = subprocess.Popen(command(self.config, self.role, *self.args), stdout=handle, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(command(self.config, self.role, *self.args, script=self.script), stdout=handle,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         handle.close()
         return self
 
@@ -102,12 +123,7 @@ def data_rows(path: Path) -> list[dict]:
 def expected_consumer_rows(data_file: Path) -> dict[str, set]:
     """What each consumer CSV must hold, as sets of field tuples, from a clean data file."""
     rows = data_rows(data_file)
-    return {
-        "cpu_data.csv": {(r["ts"], r["server_id"], r["cpu_pct"]) for r in rows},
-        "mem_data.csv": {(r["ts"], r["server_id"], r["mem_pct"]) for r in rows},
-        "net_data.csv": {(r["ts"], r["server_id"], r["net_in"], r["net_out"]) for r in rows},
-        "disk_data.csv": {(r["ts"], r["server_id"], r["disk_io"]) for r in rows},
-    }
+    return {t.csv: {tuple(r[f] for f in t.fields) for r in rows} for t in TOPICS.values()}
 
 
 def assert_exactly_once(output: Path, expected: dict[str, set], files=None) -> None:

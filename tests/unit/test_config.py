@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.config import ConfigError, config_from_mapping, load_config
+from monitoring.config_file import load_config
+from monitoring.core.config import ConfigError, config_from_mapping
+from monitoring.wiring import TOPICS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "app" / "config" / "config.yaml"
 BASE = yaml.safe_load(EXAMPLE.read_text())
@@ -63,7 +65,7 @@ def test_relative_paths_follow_the_config_file_and_absolute_stay():
     ({"window__slide_seconds": 40}, "window.slide_seconds: must not exceed window.duration_seconds"),
     ({"window__duration_seconds": 0}, "window.duration_seconds: must be >= 1"),
     ({"window__duration_seconds": 30.5}, "window.duration_seconds: must be a whole number"),
-    ({"topics__net": "topic-cpu"}, "topics: must name four different topics"),
+    ({"topics__net": TOPICS["cpu"].default_name}, "topics: must name four different topics"),
     ({"topics__net": "bad topic!"}, "topics.net: must be a Kafka topic name"),
     ({"hosts__broker": ""}, "hosts.broker: must be a non-empty address"),
     ({"producer__mode": "slow"}, "producer.mode: must be one of fast, rate, replay"),

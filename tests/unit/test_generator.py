@@ -1,8 +1,8 @@
 import hashlib
 from pathlib import Path
 
-from pipeline import generator
-from pipeline.records import parse_row
+from monitoring.core import generator
+from monitoring.core.records import parse_row
 
 SAMPLE = Path(__file__).resolve().parents[2] / "app" / "data" / "sample_data.csv"
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from pipeline.records import (COLUMNS, RowError, csv_line, decode_message, encode_messages, header_columns,
+from monitoring.core.records import (COLUMNS, RowError, csv_line, decode_message, encode_messages, header_columns,
                               number_text, parse_row)
 
 GOOD = ["10:00:05", "server_1", "45.30", "61.00", "1200.50", "800.25", "300.00"]

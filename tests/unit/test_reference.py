@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from monitoring.wiring import JOBS
 from tests.support import reference as ref
+from tests.support.pipeline import CSV_OF
 
 CPU, MEM = "cpu", "mem"
 
@@ -286,25 +288,24 @@ def test_is_above():
 # ----------------------------------------------------------------------- files
 
 def test_file_helpers(tmp_path):
-    (tmp_path / "cpu_data.csv").write_text(
+    (tmp_path / CSV_OF["cpu"]).write_text(
         "ts,server_id,cpu_pct\n10:00:05,server_2,90.5\n10:00:00,server_10,10\n")
-    (tmp_path / "mem_data.csv").write_text("ts,server_id,mem_pct\n10:00:00,server_2,86\n")
-    (tmp_path / "net_data.csv").write_text("ts,server_id,net_in,net_out\n10:00:00,a,6000,1\n")
-    (tmp_path / "disk_data.csv").write_text("ts,server_id,disk_io\n")
-    assert ref.read_csv_rows(tmp_path / "mem_data.csv") == [
+    (tmp_path / CSV_OF["mem"]).write_text("ts,server_id,mem_pct\n10:00:00,server_2,86\n")
+    (tmp_path / CSV_OF["net"]).write_text("ts,server_id,net_in,net_out\n10:00:00,a,6000,1\n")
+    (tmp_path / CSV_OF["disk"]).write_text("ts,server_id,disk_io\n")
+    assert ref.read_csv_rows(tmp_path / CSV_OF["mem"]) == [
         {"ts": "10:00:00", "server_id": "server_2", "mem_pct": "86"}]
     assert ref.expected_cpu_mem_file(tmp_path) == (
-        "server_id,window_start,window_end,avg_cpu,avg_mem,alert\n"
+        ",".join(JOBS["spark-job1"].header) + "\n"
         "server_10,10:00:00,10:00:30,10.00,,\n"
         "server_2,10:00:00,10:00:30,90.50,86.00,High CPU + Memory stress\n"
     )
     assert ref.expected_net_disk_file(tmp_path) == (
-        "server_id,window_start,window_end,max_net_in,max_disk_io,alert\n"
+        ",".join(JOBS["spark-job2"].header) + "\n"
         "a,10:00:00,10:00:30,6000.00,,Possible DDoS\n"
     )
-    (tmp_path / "net_data.csv").write_text("ts,server_id,net_in,net_out\n")
-    assert ref.expected_net_disk_file(tmp_path) == (
-        "server_id,window_start,window_end,max_net_in,max_disk_io,alert\n")
+    (tmp_path / CSV_OF["net"]).write_text("ts,server_id,net_in,net_out\n")
+    assert ref.expected_net_disk_file(tmp_path) == ",".join(JOBS["spark-job2"].header) + "\n"
 
 
 # ------------------------------------------------- against a brute-force window scan

@@ -19,8 +19,6 @@ Spark and the reference fails the test.
 
 import random
 
-import pytest
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -75,33 +73,6 @@ CRAFTED = {
     "double rounding": ["1.00000005960464477539062501"],
     "many": [f"{i * 3.37 % 100:.2f}" for i in range(60)],
 }
-
-
-@pytest.fixture(scope="module")
-def spark():
-    existing = SparkSession.getActiveSession()
-    session = (SparkSession.builder
-               .master("local[1]")
-               .appName("test_spark_semantics")
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "1")
-               .config("spark.sql.session.timeZone", "UTC")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    if existing is None:  # leave a session another test started alone
-        session.stop()
-
-
-@pytest.fixture(params=["codegen", "interpreted"])
-def engine(request, spark):
-    """Run a test with generated code, then with the interpreted expressions."""
-    codegen = request.param == "codegen"
-    spark.conf.set("spark.sql.codegen.wholeStage", str(codegen).lower())
-    spark.conf.set("spark.sql.codegen.factoryMode", "CODEGEN_ONLY" if codegen else "NO_CODEGEN")
-    yield spark
-    spark.conf.unset("spark.sql.codegen.wholeStage")
-    spark.conf.unset("spark.sql.codegen.factoryMode")
 
 
 def write_groups(path, groups, max_texts=None):

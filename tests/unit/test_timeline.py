@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.timeline import (DAY, FULL, TIME_ONLY, InOrderClock, TimestampError, format_seconds, parse_ts,
+from monitoring.core.timeline import (DAY, FULL, TIME_ONLY, InOrderClock, TimestampError, format_seconds, parse_ts,
                                series_start, unwrap)
 
 

@@ -1,4 +1,4 @@
-from pipeline.windows import WindowGrid
+from monitoring.core.windows import WindowGrid
 
 GRID = WindowGrid(t0=1000, duration=30, slide=10)
 

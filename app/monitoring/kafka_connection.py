@@ -5,7 +5,7 @@ import signal
 import threading
 from contextlib import contextmanager
 
-from pipeline.config import Config
+from .core.config import Config
 
 
 class StoppedWhileConnecting(BaseException):

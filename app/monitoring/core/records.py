@@ -5,19 +5,12 @@ import json
 import re
 from dataclasses import dataclass
 
+from ..wiring import DATA_COLUMNS, TOPICS
 from .timeline import Stamp, TimestampError, parse_ts
 
-COLUMNS = ("ts", "server_id", "cpu_pct", "mem_pct", "net_in", "net_out", "disk_io")
+COLUMNS = DATA_COLUMNS
 METRICS = COLUMNS[2:]
 PERCENT_METRICS = ("cpu_pct", "mem_pct")
-
-# Which fields each topic carries, in CSV column order; the consumers' CSV headers are these.
-TOPIC_FIELDS = {
-    "cpu": ("ts", "server_id", "cpu_pct"),
-    "mem": ("ts", "server_id", "mem_pct"),
-    "net": ("ts", "server_id", "net_in", "net_out"),
-    "disk": ("ts", "server_id", "disk_io"),
-}
 
 _NUMBER_RE = re.compile(r"^\d+(\.\d+)?$")
 _SERVER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -95,8 +88,8 @@ def header_columns(fields: list[str]) -> tuple[str, ...] | None:
 def encode_messages(row: MetricRow) -> dict[str, bytes]:
     """The JSON value for each topic; numbers go out with the file's own text."""
     head = f'{{"ts":{json.dumps(row.ts)},"server_id":{json.dumps(row.server_id)}'
-    return {k: (head + "".join(f',"{name}":{row.values[name]}' for name in fields[2:]) + "}").encode()
-            for k, fields in TOPIC_FIELDS.items()}
+    return {k: (head + "".join(f',"{name}":{row.values[name]}' for name in topic.fields[2:]) + "}").encode()
+            for k, topic in TOPICS.items()}
 
 
 def decode_message(topic_key: str, value: bytes | None) -> tuple[str, ...]:
@@ -110,7 +103,7 @@ def decode_message(topic_key: str, value: bytes | None) -> tuple[str, ...]:
         raise RowError(f"not JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
     if not isinstance(doc, dict):
         raise RowError("not a JSON object")
-    names = TOPIC_FIELDS[topic_key]
+    names = TOPICS[topic_key].fields
     missing = [n for n in names if n not in doc]
     if missing:
         raise RowError(f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}")

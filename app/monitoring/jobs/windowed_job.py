@@ -2,9 +2,10 @@
 
 Spark does what must scale with the data: reading the values as FloatType, avg/max per server
 and window, round(), the join and the sort. What a timestamp means and which windows hold it
-comes from the pure core (pipeline.timeline, pipeline.windows): the driver reads the distinct ts
+comes from the pure core (core.timeline, core.windows): the driver reads the distinct ts
 from the files, computes their windows once each and broadcasts them, so the grid rules exist in
-one place and are unit-tested there. Spark runs one action: the write of the team CSV.
+one place and are unit-tested there. Spark runs one action: the write of the team CSV. What each
+job reads and writes is monitoring.wiring's Job; its alert expression is monitoring.jobs.alert_rule's.
 """
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
-from pipeline.config import Config
-from pipeline.timeline import TIME_ONLY, TimestampError, format_seconds, parse_ts, series_start, unwrap
-from pipeline.windows import WindowGrid
+from ..core.config import Config
+from ..core.timeline import TIME_ONLY, TimestampError, format_seconds, parse_ts, series_start, unwrap
+from ..core.windows import WindowGrid
+from ..wiring import ALERT_COLUMN, TEAM_CSV_LEAD, Job, MetricInput
+from .alert_rule import alert_column, written_value
 
 log = logging.getLogger("spark-job")
 
@@ -27,31 +28,9 @@ class JobError(Exception):
     """Ends the job with exit code 1 and this one line."""
 
 
-@dataclass(frozen=True)
-class MetricInput:
-    file: str            # the consumer CSV, in output_dir
-    columns: tuple       # its header
-    metric: str          # the column aggregated
-    aggregate: str       # "avg" or "max"
-    out: str             # the output column
-    threshold_key: str   # which config threshold its alert uses
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    name: str
-    suffix: str          # team_<N>_<suffix>.csv
-    first: MetricInput
-    second: MetricInput
-    labels: dict         # (first above, second above) -> alert text
-
-    def output_name(self, team: str) -> str:
-        return f"team_{team}_{self.suffix}.csv"
-
-
-def _check_inputs(cfg: Config, spec: JobSpec) -> list[Path]:
+def _check_inputs(cfg: Config, job: Job) -> list[Path]:
     paths = []
-    for inp in (spec.first, spec.second):
+    for inp in (job.first, job.second):
         path = cfg.output_dir / inp.file
         if not path.exists():
             raise JobError(f"input {path} does not exist: has the consumer run? "
@@ -67,7 +46,7 @@ def _check_inputs(cfg: Config, spec: JobSpec) -> list[Path]:
     return paths
 
 
-def _session(cfg: Config, master: str):
+def spark_session(cfg: Config, master: str):
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         raise JobError("Spark needs Java 17 or newer: install a JRE or set JAVA_HOME")
     from pyspark.sql import SparkSession
@@ -88,13 +67,13 @@ def _session(cfg: Config, master: str):
     return spark
 
 
-def _read_both(spark, paths, spec: JobSpec):
+def _read_both(spark, paths, job: Job):
     """Both inputs as one frame (file, ts, server_id, v1, v2): one scan, one aggregation later."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     frames = []
-    for n, (path, inp) in enumerate(zip(paths, (spec.first, spec.second))):
+    for n, (path, inp) in enumerate(zip(paths, (job.first, job.second))):
         # FloatType is the contract: values are read as 32-bit floats before avg/max.
         schema = T.StructType([T.StructField(c, T.StringType() if c in ("ts", "server_id") else T.FloatType())
                                for c in inp.columns])
@@ -148,7 +127,7 @@ def _timeline(stamps, cfg: Config):
     return windows, times
 
 
-def _aggregate(rows, spec: JobSpec, ts_windows, skipped):
+def _aggregate(rows, job: Job, ts_windows, skipped):
     """Per server and window: avg or max of each metric, rounded by Spark's round().
 
     The rows left out (a ts without windows, no server_id, no readable value) are counted per
@@ -162,29 +141,11 @@ def _aggregate(rows, spec: JobSpec, ts_windows, skipped):
     bad = F.col("ks").isNull() | F.col("server_id").isNull() | (F.col("v1").isNull() & F.col("v2").isNull())
     return (rows.join(F.broadcast(ts_windows), "ts", "left")
             .observe(skipped, *[F.count(F.when(bad & (F.col("file") == inp.file), 1)).alias(inp.file)
-                                for inp in (spec.first, spec.second)])
+                                for inp in (job.first, job.second)])
             .where(~bad)
             .select("server_id", F.explode("ks").alias("k"), "v1", "v2")
             .groupBy("server_id", "k")
-            .agg(agg(spec.first, "v1"), agg(spec.second, "v2")))
-
-
-def _alert(spec: JobSpec, cfg: Config, first, second):
-    from pyspark.sql import functions as F
-
-    def above(col, key):
-        # Decided on the written two-decimal value, strictly above; an empty value never is.
-        threshold = Decimal(repr(float(getattr(cfg.thresholds, key))))
-        return F.coalesce(col > F.lit(threshold), F.lit(False))
-
-    a, b = above(first, spec.first.threshold_key), above(second, spec.second.threshold_key)
-    expr = None
-    for (fa, fb), label in spec.labels.items():
-        if not label:
-            continue
-        cond = (a if fa else ~a) & (b if fb else ~b)
-        expr = F.when(cond, label) if expr is None else expr.when(cond, label)
-    return expr  # no branch taken -> null -> an empty field
+            .agg(agg(job.first, "v1"), agg(job.second, "v2")))
 
 
 def _sql_str(text: str) -> str:
@@ -196,24 +157,22 @@ def _values(spark, columns: str, rows):
     return spark.sql(f"SELECT * FROM VALUES {', '.join('(' + ', '.join(r) + ')' for r in rows)} AS t({columns})")
 
 
-def _result_plan(spark, rows, spec: JobSpec, cfg: Config, windows, times, skipped):
+def _result_plan(spark, rows, job: Job, cfg: Config, windows, times, skipped):
     """The team CSV's rows, in order: aggregates per window, their times, the written values, alerts."""
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
     # Inline tables (local relations): broadcast without a Spark job, unlike createDataFrame's RDD.
     ts_windows = _values(spark, "ts, ks", [(_sql_str(ts), f"array({', '.join(f'{k}L' for k in ks)})")
                                            for ts, ks in windows])
     window_times = _values(spark, "k, window_start, window_end", [(f"{k}L", _sql_str(a), _sql_str(b))
                                                                   for k, a, b in times])
-    # The written value: two decimals, as a decimal (no float noise, no exponent).
-    d1 = F.col(spec.first.out).cast(T.DecimalType(24, 2))
-    d2 = F.col(spec.second.out).cast(T.DecimalType(24, 2))
-    return (_aggregate(rows, spec, ts_windows, skipped)
+    d1, d2 = written_value(F.col(job.first.out)), written_value(F.col(job.second.out))
+    thresholds = (getattr(cfg.thresholds, job.first.threshold_key), getattr(cfg.thresholds, job.second.threshold_key))
+    return (_aggregate(rows, job, ts_windows, skipped)
             .join(F.broadcast(window_times), "k")
-            .select("server_id", "k", "window_start", "window_end",
-                    d1.cast("string").alias(spec.first.out), d2.cast("string").alias(spec.second.out),
-                    _alert(spec, cfg, d1, d2).alias("alert"))
+            .select(*TEAM_CSV_LEAD, "k",
+                    d1.cast("string").alias(job.first.out), d2.cast("string").alias(job.second.out),
+                    alert_column(job.labels, d1, thresholds[0], d2, thresholds[1]).alias(ALERT_COLUMN))
             .coalesce(1)  # one output file; no extra shuffle (the sort below makes the order)
             .sortWithinPartitions("server_id", "k")
             .drop("k"))
@@ -233,27 +192,49 @@ def _write_atomically(df, final: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(cfg: Config, spec: JobSpec, master: str | None = None) -> int:
+class _Phases:
+    """Wall seconds of the job's steps, logged in one line at the end (the bench reads it)."""
+
+    def __init__(self):
+        self.last, self.seconds = time.monotonic(), {}
+
+    def done(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name], self.last = now - self.last, now
+
+    def line(self) -> str:
+        return ", ".join(f"{name} {s:.2f} s" for name, s in self.seconds.items())
+
+
+def run(cfg: Config, job: Job, master: str | None = None) -> int:
     started = time.monotonic()
-    paths = _check_inputs(cfg, spec)
+    phases = _Phases()
+    paths = _check_inputs(cfg, job)
     master = master or cfg.spark.master
-    final = cfg.output_dir / spec.output_name(cfg.team_number)
+    final = cfg.output_dir / job.output_name(cfg.team_number)
     windows, times = _timeline(_distinct_ts(paths), cfg)
-    spark = _session(cfg, master)
+    phases.done("inputs and timeline")
+    spark = spark_session(cfg, master)
+    phases.done("session start")
     try:
         from pyspark.sql import Observation
 
         skipped = Observation("skipped")
         # One Spark action: each action in a fresh JVM pays seconds of fixed cost. Not cached:
         # the cache cost more than it saved, on 28,800 rows as on 2,880,000 (bench/results.md).
-        rows = _read_both(spark, paths, spec)
-        result = _result_plan(spark, rows, spec, cfg, windows, times, skipped)
+        rows = _read_both(spark, paths, job)
+        phases.done("read plan")
+        result = _result_plan(spark, rows, job, cfg, windows, times, skipped)
+        phases.done("result plan")
         _write_atomically(result, final)
+        phases.done("write (the one action)")
         for file, n in sorted(skipped.get.items()):
             if n:
                 log.warning("%s: %d rows with a bad ts, server_id or value skipped", file, n)
     finally:
         spark.stop()
+    phases.done("session stop")
     rows = sum(1 for _ in open(final)) - 1
-    log.info("%s wrote %s: %d rows in %.1f s", spec.name, final, rows, time.monotonic() - started)
+    log.info("%s phases: %s", job.name, phases.line())
+    log.info("%s wrote %s: %d rows in %.1f s", job.name, final, rows, time.monotonic() - started)
     return 0

@@ -1,11 +1,18 @@
-"""config.yaml: read once at start-up into a frozen, typed Config; every mistake is one clear line."""
+"""The config rules: a parsed config.yaml mapping -> a frozen, typed Config; every mistake is one clear line.
+
+Reading the file is the shell's part (monitoring.config_file); this module only validates data, so
+the rules exist once and anything that can produce the mapping (the CLI, Ansible's preflight through
+`check-config`) gets the same answer.
+"""
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+from ..wiring import TOPIC_KEYS
 
 
 class ConfigError(ValueError):
@@ -14,13 +21,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Topics:
-    cpu: str
-    mem: str
-    net: str
-    disk: str
+    names: Mapping[str, str]    # topic key (monitoring.wiring.TOPICS) -> Kafka topic name
 
     def name(self, key: str) -> str:
-        return getattr(self, key)
+        return self.names[key]
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ def _flag(key, v):
     return v
 
 
+_COUNT = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 _TOPIC = r"[A-Za-z0-9._-]{1,249}"
 _HOSTPORT = r"\[?[A-Za-z0-9_.:-]+\]?:\d{1,5}"
 
@@ -227,11 +232,11 @@ def config_from_mapping(data: Any, path: Path) -> Config:
         _fail("kafka.sasl_username", "and kafka.sasl_password_file are needed with SASL_SSL")
 
     t = root.section("topics")
-    topics = Topics(*(t.get(n, _text, _TOPIC, "a Kafka topic name") for n in ("cpu", "mem", "net", "disk")))
+    topics = Topics({k: t.get(k, _text, _TOPIC, "a Kafka topic name") for k in TOPIC_KEYS})
     t.done()
-    names = [topics.cpu, topics.mem, topics.net, topics.disk]
-    if len(set(names)) != 4:
-        _fail("topics", "must name four different topics", names)
+    names = list(topics.names.values())
+    if len(set(names)) != len(names):
+        _fail("topics", f"must name {_COUNT.get(len(names), len(names))} different topics", names)
 
     h = root.section("hosts")
     hosts = Hosts(*(h.get(n, _text, what="address") for n in ("producer", "broker", "consumer1", "consumer2")))
@@ -294,25 +299,3 @@ def config_from_mapping(data: Any, path: Path) -> Config:
     root.done()
     return cfg
 
-
-def load_config(path: str | Path) -> Config:
-    """Read and validate a config file; every failure is a ConfigError naming the file."""
-    import yaml  # the one non-stdlib import of the core, kept local to the loader
-
-    path = Path(path).resolve() if path else Path("config.yaml")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    try:
-        return config_from_mapping(data, path)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None

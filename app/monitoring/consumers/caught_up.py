@@ -4,10 +4,9 @@ from __future__ import annotations
 import logging
 import time
 
-from kafka_connection import client_options, unreachable_message
-from pipeline.config import Config
-
-from .consumer import ROLE_TOPICS
+from ..core.config import Config
+from ..kafka_connection import client_options, unreachable_message
+from ..wiring import CONSUMERS
 from .sink import checkpoint_path, read_checkpoint
 
 log = logging.getLogger("consumer")
@@ -26,7 +25,7 @@ def wait(cfg: Config, role: str, timeout: float, poll: float = 2.0) -> int:
     from kafka import KafkaConsumer, TopicPartition
     from kafka.errors import KafkaError
 
-    topics = [cfg.topics.name(k) for k in ROLE_TOPICS[role]]
+    topics = [cfg.topics.name(k) for k in CONSUMERS[role].topics]
     try:
         client = KafkaConsumer(**client_options(cfg), enable_auto_commit=False, allow_auto_create_topics=False)
     except KafkaError as exc:

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.records import csv_line
+from ..core.records import csv_line
 
 log = logging.getLogger("consumer")
 CHECKPOINT_VERSION = 1

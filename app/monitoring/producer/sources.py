@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.records import COLUMNS, MetricRow, RowError, header_columns, parse_row, server_text
+from ..core.records import COLUMNS, MetricRow, RowError, header_columns, parse_row, server_text
 
 log = logging.getLogger("producer")
 

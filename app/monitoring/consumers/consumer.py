@@ -6,16 +6,14 @@ import signal
 import threading
 import time
 
-from pipeline.config import Config
-from pipeline.records import TOPIC_FIELDS, RowError, decode_message
-from kafka_connection import StoppedWhileConnecting, client_options, stop_ends_connecting, unreachable_message
-
+from ..core.config import Config
+from ..core.records import RowError, decode_message
+from ..kafka_connection import StoppedWhileConnecting, client_options, stop_ends_connecting, unreachable_message
+from ..wiring import CONSUMERS, TOPICS
 from .sink import CsvSink, CsvTarget, SinkError
 
 log = logging.getLogger("consumer")
 
-# Which topics each consumer role reads.
-ROLE_TOPICS = {"consumer1": ("cpu", "mem"), "consumer2": ("net", "disk")}
 RETRY_SECONDS = 5.0
 STATS_SECONDS = 30.0
 COMMIT_TIMEOUT_MS = 2000  # the commit to Kafka is for lag tools only; the checkpoint is the truth
@@ -26,8 +24,8 @@ class ConsumerError(Exception):
 
 
 def targets_for(cfg: Config, role: str) -> list[CsvTarget]:
-    return [CsvTarget(key, cfg.topics.name(key), cfg.output_dir / f"{key}_data.csv", TOPIC_FIELDS[key])
-            for key in ROLE_TOPICS[role]]
+    return [CsvTarget(key, cfg.topics.name(key), cfg.output_dir / TOPICS[key].csv, TOPICS[key].fields)
+            for key in CONSUMERS[role].topics]
 
 
 def _open_sink(sink: CsvSink, stop: threading.Event) -> dict | None:

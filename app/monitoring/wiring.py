@@ -1,0 +1,154 @@
+"""The pipeline's wiring, as data: the one place that says what flows where.
+
+data file -> producer -> four topics (each carries some of the file's columns) -> two consumers
+(each reads two topics into one CSV per topic) -> two Spark jobs (each reads one consumer's two
+CSVs and writes one team CSV). Everything else reads this module: the producer, the consumers, the
+jobs, the CLI's texts, the tests, the bench and, through `monitoring describe` and the generated
+playbooks/vars/wiring.yml, Ansible. Nothing here does anything; change a fact here and only here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The data file's columns, in their usual order (a header may name them in any order).
+DATA_COLUMNS = ("ts", "server_id", "cpu_pct", "mem_pct", "net_in", "net_out", "disk_io")
+
+
+@dataclass(frozen=True)
+class Topic:
+    key: str              # what config.yaml's `topics:` section and the code call it
+    default_name: str     # its Kafka topic name unless config.yaml says otherwise
+    fields: tuple         # the message's fields, in the order of its consumer CSV's columns
+    csv: str              # the consumer CSV it is written to, in output_dir
+
+
+TOPICS = {t.key: t for t in (
+    Topic("cpu", "topic-cpu", ("ts", "server_id", "cpu_pct"), "cpu_data.csv"),
+    Topic("mem", "topic-mem", ("ts", "server_id", "mem_pct"), "mem_data.csv"),
+    Topic("net", "topic-net", ("ts", "server_id", "net_in", "net_out"), "net_data.csv"),
+    Topic("disk", "topic-disk", ("ts", "server_id", "disk_io"), "disk_data.csv"),
+)}
+TOPIC_KEYS = tuple(TOPICS)
+
+
+@dataclass(frozen=True)
+class Consumer:
+    role: str             # the CLI subcommand, the host in the inventory, the unit's name
+    topics: tuple         # topic keys it reads
+
+    @property
+    def csvs(self) -> tuple:
+        return tuple(TOPICS[k].csv for k in self.topics)
+
+
+CONSUMERS = {c.role: c for c in (
+    Consumer("consumer1", ("cpu", "mem")),
+    Consumer("consumer2", ("net", "disk")),
+)}
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    topic: str            # the topic key whose consumer CSV is read
+    metric: str           # the column aggregated
+    aggregate: str        # "avg" or "max"
+    out: str              # the team CSV's column
+    threshold_key: str    # the config's `thresholds:` key its alert compares with
+
+    @property
+    def file(self) -> str:
+        return TOPICS[self.topic].csv
+
+    @property
+    def columns(self) -> tuple:
+        return TOPICS[self.topic].fields
+
+
+@dataclass(frozen=True)
+class AlertLabels:
+    both: str             # first and second above their thresholds
+    first_only: str
+    second_only: str      # neither above: no alert, an empty field
+
+
+# The team CSV's columns around the two aggregates: server, window, <first>, <second>, alert.
+TEAM_CSV_LEAD = ("server_id", "window_start", "window_end")
+ALERT_COLUMN = "alert"
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str             # the CLI subcommand
+    consumer: str         # the consumer role whose CSVs it reads (it runs on that host)
+    summary: str          # what it computes, for --help
+    first: MetricInput
+    second: MetricInput
+    labels: AlertLabels
+    suffix: str           # the team CSV is team_<N>_<suffix>.csv
+
+    @property
+    def header(self) -> tuple:
+        return (*TEAM_CSV_LEAD, self.first.out, self.second.out, ALERT_COLUMN)
+
+    def output_name(self, team: str) -> str:
+        return team_csv_name(team, self.suffix)
+
+
+def team_csv_name(team: str, suffix: str) -> str:
+    return f"team_{team}_{suffix}.csv"
+
+
+JOBS = {j.name: j for j in (
+    Job("spark-job1", "consumer1", "window averages of CPU and memory with alerts",
+        MetricInput("cpu", "cpu_pct", "avg", "avg_cpu", "cpu"),
+        MetricInput("mem", "mem_pct", "avg", "avg_mem", "mem"),
+        AlertLabels("High CPU + Memory stress", "CPU spike suspected", "Memory saturation suspected"),
+        "CPU_MEM"),
+    Job("spark-job2", "consumer2", "window maxima of network-in and disk I/O with alerts",
+        MetricInput("net", "net_in", "max", "max_net_in", "net_in"),
+        MetricInput("disk", "disk_io", "max", "max_disk_io", "disk_io"),
+        AlertLabels("Network flood + Disk thrash suspected", "Possible DDoS", "Disk thrash suspected"),
+        "NET_DISK"),
+)}
+
+
+def consumer_summary(role: str) -> str:
+    c = CONSUMERS[role]
+    names = [TOPICS[k].default_name for k in c.topics]
+    return f"consume {' and '.join(names)} into {' and '.join(c.csvs)}, until stopped"
+
+
+def job_summary(name: str) -> str:
+    job = JOBS[name]
+    return f"{job.summary} -> {team_csv_name('<N>', job.suffix)}"
+
+
+def describe() -> dict:
+    """The whole wiring as plain data (what `monitoring describe --json` prints)."""
+    def metric(m: MetricInput) -> dict:
+        return {"topic": m.topic, "file": m.file, "metric": m.metric, "aggregate": m.aggregate, "out": m.out,
+                "threshold_key": m.threshold_key}
+
+    return {
+        "data_columns": list(DATA_COLUMNS),
+        "topics": {k: {"default_name": t.default_name, "fields": list(t.fields), "csv": t.csv}
+                   for k, t in TOPICS.items()},
+        "consumers": {r: {"topics": list(c.topics), "csvs": list(c.csvs)} for r, c in CONSUMERS.items()},
+        "jobs": {n: {"consumer": j.consumer, "summary": j.summary, "first": metric(j.first),
+                     "second": metric(j.second),
+                     "labels": {"both": j.labels.both, "first_only": j.labels.first_only,
+                                "second_only": j.labels.second_only},
+                     "suffix": j.suffix, "header": list(j.header)}
+                 for n, j in JOBS.items()},
+        "team_csv_name": team_csv_name("{team}", "{suffix}"),
+    }
+
+
+def ansible_vars() -> dict:
+    """What the playbooks need of the wiring (playbooks/vars/wiring.yml is this, generated)."""
+    return {
+        "wiring_topics": {k: t.default_name for k, t in TOPICS.items()},
+        "wiring_consumers": {r: {"topics": list(c.topics), "csvs": list(c.csvs)} for r, c in CONSUMERS.items()},
+        "wiring_jobs": {j.consumer: {"job": j.name, "suffix": j.suffix, "header": ",".join(j.header)}
+                        for j in JOBS.values()},
+    }

@@ -58,11 +58,11 @@ def test_site_run_puts_back_code_changed_on_a_host(deployed):
     import hashlib
 
     code = "/opt/monitoring/app"
-    on("producer", f"echo '# edited' >> {code}/pipeline/config.py; rm {code}/pipeline/alerts.py; chmod 666 {code}/main.py")
+    on("producer", f"echo '# edited' >> {code}/monitoring/core/config.py; rm {code}/monitoring/core/alerts.py; chmod 666 {code}/main.py")
     res, _ = playbook("site.yml", "--tags", "app_install", "--limit", "producer-node")
     assert res.returncode == 0, res.stdout[-4000:]
     assert recap(res.stdout)["producer-node"]["changed"] >= 1, res.stdout[-4000:]
-    for name in ("pipeline/config.py", "pipeline/alerts.py", "main.py"):
+    for name in ("monitoring/core/config.py", "monitoring/core/alerts.py", "main.py"):
         found = on("producer", f"stat -c '%a %U' {code}/{name}; sha1sum < {code}/{name}").split()
         assert found[:2] == ["644", "root"], f"{name}: {found}"
         assert found[2] == hashlib.sha1((ROOT / "app" / name).read_bytes()).hexdigest(), f"{name} not put back"

@@ -11,6 +11,9 @@ def test_site_yml_deploys_from_scratch(deployed):
     counters = recap(deployed.stdout)
     assert {f"{h}-node" for h in HOSTS} <= set(counters), deployed.stdout[-2000:]
     assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in counters.values())
+    assert "[DEPRECATION WARNING]" not in deployed.stdout + deployed.stderr, \
+        "site.yml printed a deprecation warning:\n" + "\n".join(
+            line for line in (deployed.stdout + deployed.stderr).splitlines() if "DEPRECATION" in line)
 
 
 def test_every_unit_is_active_and_enabled(deployed):
@@ -41,6 +44,7 @@ def test_analysis_and_fetched_team_csvs_equal_the_reference(deployed):
 def test_a_second_site_run_changes_nothing(deployed):
     res, took = playbook("site.yml")
     assert_nothing_changed(res)
+    assert "[DEPRECATION WARNING]" not in res.stdout + res.stderr, res.stdout[-4000:]
     print(f"site.yml, second run: {took:.0f} s")
 
 
@@ -54,11 +58,11 @@ def test_site_run_puts_back_code_changed_on_a_host(deployed):
     import hashlib
 
     code = "/opt/monitoring/app"
-    on("producer", f"echo '# edited' >> {code}/pipeline/config.py; rm {code}/pipeline/alerts.py; chmod 666 {code}/main.py")
+    on("producer", f"echo '# edited' >> {code}/monitoring/core/config.py; rm {code}/monitoring/core/alerts.py; chmod 666 {code}/main.py")
     res, _ = playbook("site.yml", "--tags", "app_install", "--limit", "producer-node")
     assert res.returncode == 0, res.stdout[-4000:]
     assert recap(res.stdout)["producer-node"]["changed"] >= 1, res.stdout[-4000:]
-    for name in ("pipeline/config.py", "pipeline/alerts.py", "main.py"):
+    for name in ("monitoring/core/config.py", "monitoring/core/alerts.py", "main.py"):
         found = on("producer", f"stat -c '%a %U' {code}/{name}; sha1sum < {code}/{name}").split()
         assert found[:2] == ["644", "root"], f"{name}: {found}"
         assert found[2] == hashlib.sha1((ROOT / "app" / name).read_bytes()).hexdigest(), f"{name} not put back"

@@ -30,12 +30,12 @@ VAULT_PASSWORD_FILE = SECURITY_DIR / "vault-password"
 SECURED = {"kafka_security": "sasl_scram", "kafka_firewall": True}
 
 # Runs on a lab host with the app's virtualenv: one Kafka action with the app's own client options
-# (pipeline.config + kafka_connection), prints OK or REFUSED <error>.
+# (monitoring.config_file + monitoring.kafka_connection), prints OK or REFUSED <error>. It is read
+# from stdin in the app's folder on the host, so the deployed package is the one imported.
 PROBE = r'''
 import sys
-sys.path.insert(0, "/opt/monitoring/app")
-from pipeline.config import load_config
-from kafka_connection import client_options
+from monitoring.config_file import load_config
+from monitoring.kafka_connection import client_options
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 config, action, topic = sys.argv[1:4]
 opts = dict(client_options(load_config(config)), bootstrap_timeout_ms=10000)
@@ -115,7 +115,8 @@ def secured(lab_hosts):
 
 def probe(host: str, action: str, topic: str, config: str = "/etc/monitoring/config.yaml") -> str:
     on(host, f"cat > /root/probe.py <<'EOF'\n{PROBE}\nEOF")
-    return on(host, f"/opt/monitoring/venv/bin/python /root/probe.py {config} {action} {topic}", timeout=120).strip()
+    return on(host, f"cd /opt/monitoring/app && /opt/monitoring/venv/bin/python - {config} {action} {topic} < /root/probe.py",
+              timeout=120).strip()
 
 
 def test_site_yml_with_sasl_and_the_firewall_deploys(secured):

@@ -1,5 +1,5 @@
 """The templates as Ansible renders them: roles/kafka's server.properties for one and three brokers,
-and templates/config.yaml.j2, from group_vars/all.yml and a local inventory (nothing runs remotely)."""
+and roles/app's config.yaml.j2, from group_vars/all.yml and a local inventory (nothing runs remotely)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ RENDER_PLAYBOOK = """\
 - name: Render server.properties as the kafka role does
   hosts: broker
   gather_facts: false
+  vars_files:
+    - {repo}/playbooks/vars/roles.yml
   tasks:
     - name: The role's preflight (checks, and each broker's node id and address)
       ansible.builtin.import_role:
@@ -55,10 +57,20 @@ RENDER_PLAYBOOK = """\
 - name: Render config.yaml as the app role does
   hosts: producer:consumers
   gather_facts: false
+  vars_files:
+    - {repo}/playbooks/vars/roles.yml
   tasks:
+    - name: Read the kafka role's variables
+      ansible.builtin.import_role:
+        name: kafka
+        tasks_from: defaults
+    - name: Read the app role's variables
+      ansible.builtin.import_role:
+        name: app
+        tasks_from: defaults
     - name: Render
       ansible.builtin.template:
-        src: {repo}/templates/config.yaml.j2
+        src: {repo}/roles/app/templates/config.yaml.j2
         dest: "{out}/{{{{ 'config' if 'producer' in group_names else 'config-' ~ inventory_hostname }}}}.yaml"
         mode: "0644"
       delegate_to: localhost
@@ -182,7 +194,7 @@ def test_a_string_team_number_is_kept_as_written(tmp_path):
         "source": "live", "mode": "rate", "rate": 250, "speedup": 2, "live_interval_seconds": 1}}))
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["team_number"] == "04"
-    assert config["producer"] == {"source": "live", "mode": "rate", "rate": 250, "speedup": 2.0,
+    assert config["producer"] == {"source": "live", "mode": "rate", "rate": 250, "speedup": 2,
                                   "live_interval_seconds": 1}
 
 

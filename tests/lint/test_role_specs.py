@@ -1,6 +1,7 @@
 """Each role's defaults/main.yml and meta/argument_specs.yml name the same variables, every one
-prefixed with the role's name; the roles are laid out by phase; group_vars only sets variables
-that some role (or the plays) reads."""
+prefixed with the role's name; the roles are laid out by phase, self-contained, with internal and
+registered variables named apart from settings; group_vars only sets variables that some role (or
+the plays) reads, and restates no role's default."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.ansible_tools import REPO, ROLES
+from tests.support.ansible_tools import REPO, ROLES, SHARED_ROLES
 
 pytestmark = pytest.mark.lint
 
@@ -20,6 +21,8 @@ PLAY_VARIABLES = {
     "verify_timeout", "analysis_producer_timeout", "analysis_caught_up_timeout", "analysis_job_timeout",
     "results_dir", "repo_dir",
 }
+# Facts a role sets for the plays (documented in its argument spec's description), not internals.
+OUTPUT_FACTS = {"java": {"java_runtime_home"}, "app": {"app_changed"}}
 
 
 def load(path: Path):
@@ -49,7 +52,14 @@ def role_spec(role: str) -> tuple[dict, dict, dict]:
     return defaults, specs["main"]["options"], specs
 
 
-@pytest.mark.parametrize("role", ROLES)
+def all_defaults() -> dict[str, object]:
+    found = {}
+    for role in ROLES + SHARED_ROLES:
+        found.update(load(REPO / "roles" / role / "defaults" / "main.yml") or {})
+    return found
+
+
+@pytest.mark.parametrize("role", ROLES + SHARED_ROLES)
 def test_defaults_and_argument_specs_name_the_same_variables(role):
     defaults, options, _ = role_spec(role)
     assert spec_drift(role, defaults, options) == []
@@ -105,8 +115,118 @@ def test_group_vars_set_only_variables_someone_reads():
 
 def test_group_vars_play_variables_are_used_by_the_plays():
     texts = "\n".join(p.read_text() for p in (REPO / "playbooks").rglob("*.yml"))
-    texts += (REPO / "templates" / "config.yaml.j2").read_text()
+    texts += (REPO / "roles" / "app" / "templates" / "config.yaml.j2").read_text()
     texts += (REPO / "group_vars" / "all.yml").read_text()
     for name in sorted(PLAY_VARIABLES):
         # group_vars defines each once; any other occurrence is a use.
         assert texts.count(name) >= 2, f"{name} is in group_vars but no play or template uses it"
+
+
+def test_group_vars_restate_no_role_default():
+    """A value in group_vars/all.yml equal to a role's default masks a later change of that default."""
+    group_vars = load(REPO / "group_vars" / "all.yml")
+    defaults = all_defaults()
+    restated = sorted(k for k, v in group_vars.items() if k in defaults and defaults[k] == v)
+    assert restated == [], f"group_vars/all.yml restates the roles' defaults of {restated}"
+
+
+@pytest.mark.parametrize("role", ROLES + SHARED_ROLES)
+def test_roles_are_self_contained(role):
+    """A role's defaults do not reach into the repository around it, and its templates are its own."""
+    base = REPO / "roles" / role
+    defaults_text = (base / "defaults" / "main.yml").read_text()
+    assert "playbook_dir" not in defaults_text and "role_path" not in defaults_text, \
+        f"{role}: defaults/main.yml points into the repository"
+    for path in (base / "tasks").glob("*.yml"):
+        for task in iter_tasks(load(path) or []):
+            module = task.get("ansible.builtin.template")
+            if module:
+                src = str(module["src"])
+                assert "/" not in src and "{{" not in src or src.startswith("{{ item"), f"{path}: template {src}"
+                names = [src] if "{{" not in src else []
+                for name in names:
+                    assert (base / "templates" / name).exists(), f"{path}: no templates/{name} in the role"
+    assert not (REPO / "templates").exists(), "templates/ at the top: a role's templates live in the role"
+
+
+def iter_tasks(tasks: list):
+    """Every task of a task list, blocks opened."""
+    for task in tasks:
+        if not isinstance(task, dict):
+            continue
+        yield task
+        for key in ("block", "rescue", "always"):
+            yield from iter_tasks(task.get(key) or [])
+
+
+def internal_names(path: Path, role: str | None) -> list[str]:
+    """The registers, set_fact keys and task vars of a task file that break the naming rule:
+    registers __<role>_*, internals _<role>_* (in playbooks: __* and _*)."""
+    return internal_names_of(load(path) or [], path, role)
+
+
+def internal_names_of(tasks: list, path: Path, role: str | None) -> list[str]:
+    register_prefix, internal_prefix = (f"__{role}_", f"_{role}_") if role else ("__", "_")
+    allowed = OUTPUT_FACTS.get(role, set())
+    where = f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
+    problems = []
+    for task in iter_tasks(tasks):
+        if "register" in task and not task["register"].startswith(register_prefix):
+            problems.append(f"{where}: register {task['register']} (want {register_prefix}*)")
+        for key in (task.get("ansible.builtin.set_fact") or {}):
+            if not key.startswith(internal_prefix) and key not in allowed:
+                problems.append(f"{where}: set_fact {key} (want {internal_prefix}*)")
+        for key in (task.get("vars") or {}):
+            # Vars given to an included role are that role's settings.
+            if "ansible.builtin.include_role" in task and not key.startswith("_"):
+                continue
+            if not key.startswith(internal_prefix):
+                problems.append(f"{where}: task var {key} (want {internal_prefix}*)")
+    return problems
+
+
+@pytest.mark.parametrize("role", ROLES + SHARED_ROLES)
+def test_internal_and_registered_variables_are_named_apart_from_settings(role):
+    base = REPO / "roles" / role
+    problems = []
+    for path in sorted((base / "tasks").glob("*.yml")) + sorted((base / "handlers").glob("*.yml")):
+        problems += internal_names(path, role)
+    for key in (load(base / "vars" / "main.yml") or {}) if (base / "vars" / "main.yml").exists() else {}:
+        if not key.startswith(f"_{role}_"):
+            problems.append(f"roles/{role}/vars/main.yml: {key} (want _{role}_*)")
+    assert problems == []
+
+
+def test_the_plays_name_their_internal_variables_apart_from_settings():
+    problems = []
+    for path in sorted((REPO / "playbooks").glob("*.yml")):
+        for play in load(path):
+            problems += [f"{path.name}: play var {k}" for k in (play.get("vars") or {}) if not k.startswith("_")]
+            for section in ("pre_tasks", "tasks", "post_tasks"):
+                problems += [f"{path.name} ({section}): {p.split(': ', 1)[1]}"
+                             for p in internal_names_of(play.get(section) or [], path, None)]
+    assert problems == []
+
+
+def test_the_naming_check_catches_a_bad_name(tmp_path):
+    tasks = tmp_path / "t.yml"
+    tasks.write_text(yaml.safe_dump([{"name": "x", "ansible.builtin.command": "true", "register": "kafka_out"},
+                                     {"name": "y", "ansible.builtin.set_fact": {"kafka_thing": 1}}]))
+    problems = internal_names(tasks, "kafka")
+    assert len(problems) == 2 and "register kafka_out" in problems[0] and "set_fact kafka_thing" in problems[1]
+
+
+# The units each role owns: a handler may restart only those.
+OWN_UNITS = {"kafka": ("kafka.service", "kafka-firewall.service"), "services": ("monitoring-",)}
+
+
+@pytest.mark.parametrize("role", ROLES + SHARED_ROLES)
+def test_each_handler_restarts_only_its_own_roles_units(role):
+    handlers = load(REPO / "roles" / role / "handlers" / "main.yml") or []
+    for handler in handlers:
+        text = yaml.safe_dump(handler)
+        touches_units = "systemd" in text or "systemctl" in text
+        if not touches_units:
+            continue
+        unit = str((handler.get("ansible.builtin.systemd_service") or {}).get("name", ""))
+        assert unit.startswith(OWN_UNITS.get(role, ("-none-",))), f"{role}: handler {handler['name']} restarts {unit or text}"

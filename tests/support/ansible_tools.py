@@ -11,7 +11,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]  # the repository root
 VENV_BIN = REPO / ".venv" / "bin"
-ROLES = ("java", "kafka", "spark", "app", "services")
+ROLES = ("java", "kafka", "spark", "app", "services")  # the deployment's roles, laid out by phase
+SHARED_ROLES = ("journal",)  # small roles the others include (no phases)
 
 
 def venv_tool(name: str) -> Path:

@@ -19,7 +19,7 @@ help:
 # is installed editable (its code changes take effect at once); its dependencies come pinned from
 # the requirements, hence --no-deps.
 setup: $(VENV)/.installed
-$(VENV)/.installed: requirements-dev.txt app/requirements.txt app/pyproject.toml
+$(VENV)/.installed: requirements-dev.txt app/requirements.txt app/requirements-spark.txt app/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-dev.txt

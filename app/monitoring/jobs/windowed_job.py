@@ -73,11 +73,12 @@ def _consumer_events(path: Path) -> Path | None:
     return None
 
 
-def _first_stamp(events: Path):
+def _first_row(events: Path):
+    """(stamp, event time) of an events file's first row: the same shape _HandWritten.write returns."""
     with open(events, "rb") as f:
         f.readline()
         first = f.readline().decode("utf-8", errors="replace").split(",")
-    return parse_ts(first[1])
+    return parse_ts(first[1]), int(first[0])
 
 
 class _HandWritten:
@@ -146,10 +147,7 @@ def _event_inputs(paths, job: Job, workdir: Path):
     for path, inp in zip(paths, (job.first, job.second)):
         events = _consumer_events(path)
         if events is not None:
-            stamp = _first_stamp(events)
-            with open(events, "rb") as f:
-                f.readline()
-                t = int(f.readline().split(b",", 1)[0])
+            stamp, t = _first_row(events)
         else:
             workdir.mkdir(parents=True, exist_ok=True)
             events = workdir / path.name

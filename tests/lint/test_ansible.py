@@ -82,7 +82,7 @@ def local_sources(tmp_path_factory) -> tuple[Path, Path]:
     archive.write_bytes(b"")
     wheels = sources / "wheelhouse"
     wheels.mkdir()
-    for name in ("pyspark-4.3.0-py2.py3-none-any.whl", "kafka_python-3.0.12-py3-none-any.whl"):
+    for name in ("pyspark-4.2.0-py2.py3-none-any.whl", "kafka_python-3.0.12-py3-none-any.whl"):
         (wheels / name).write_bytes(b"")
     return archive, wheels
 

@@ -184,3 +184,22 @@ def test_preflight_passes_with_sasl_and_prints_no_secret(tmp_path):
     assert res.returncode == 0, res.stdout[-6000:]
     leaked = [name for name, secret in secrets.items() if secret in res.stdout]
     assert leaked == [], f"the preflight printed {leaked}"
+
+
+@pytest.mark.parametrize(("written", "read_as"), [("04", 4), ("010", 8)])
+def test_preflight_refuses_an_unquoted_team_number_with_a_leading_zero(tmp_path, written, read_as):
+    """YAML reads 04 as 4 and 010 as 8: the results would be named team_4_... without a word."""
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text(f"---\nteam_number: {written}   # ours\n")
+    res = preflight(tmp_path)
+    assert res.returncode != 0, res.stdout[-3000:]
+    out = one_line(res.stdout)
+    assert f'is read by YAML as the number {read_as}' in out, res.stdout[-3000:]
+    assert f'quote it: team_number: "{written}"' in out, res.stdout[-3000:]
+
+
+def test_preflight_accepts_a_quoted_team_number_with_a_leading_zero(tmp_path):
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text('---\nteam_number: "04"\n')
+    res = preflight(tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:]

@@ -24,6 +24,7 @@ ROLES = {
     **{name: job_summary(name) for name in JOBS},
     "check-config": "validate the config file and print what it says",
     "wait-caught-up": "wait until a consumer has written everything produced so far",
+    "reset": "remove a stopped consumer's CSVs, checkpoint and team CSV, to start a new series",
     "generate": "write a deterministic sample data file (needs no --config)",
     "describe": "print the pipeline's wiring: topics, consumers, jobs (needs no --config)",
 }
@@ -72,6 +73,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     wait = roles["wait-caught-up"]
     wait.add_argument("consumer", choices=tuple(CONSUMERS))
     wait.add_argument("--timeout", type=float, default=600.0, help="seconds to wait at most (default 600)")
+    reset = roles["reset"]
+    reset.add_argument("consumer", choices=tuple(CONSUMERS))
+    reset.add_argument("--yes", action="store_true", help="really remove them (without it: only list them)")
     gen = roles["generate"]
     gen.add_argument("--out", required=True, metavar="FILE", help="where to write the CSV")
     gen.add_argument("--servers", type=int, default=20)
@@ -127,6 +131,24 @@ def _generate(args) -> int:
     return 0
 
 
+def _reset(cfg, args) -> int:
+    from .consumers.reset import files_of, reset
+
+    if not args.yes:
+        present = [p for p in files_of(cfg, args.consumer) if p.exists()]
+        for path in present:
+            print(f"would remove {path}")
+        print(f"{len(present)} files; run again with --yes to remove them (stop monitoring-{args.consumer} first)")
+        return 0
+    try:
+        removed = reset(cfg, args.consumer)
+    except OSError as exc:
+        raise Failure(1, f"cannot remove {exc.filename}: {exc.strerror}") from None
+    for path in removed:
+        print(f"removed {path}")
+    return 0
+
+
 def wiring_text(form: str) -> str:
     """`describe`'s output: the wiring as JSON, or the playbooks' vars file (`make wiring` writes it)."""
     if form == "ansible-vars":
@@ -176,6 +198,8 @@ def _dispatch(args) -> int:
             return wait(cfg, args.consumer, args.timeout)
         except NotCaughtUp as exc:
             raise Failure(1, str(exc)) from None
+    if args.role == "reset":
+        return _reset(cfg, args)
     from .jobs.windowed_job import JobError, run
 
     try:

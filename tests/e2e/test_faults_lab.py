@@ -122,3 +122,43 @@ def test_a_wrong_inventory_is_named_before_anything_is_touched(deployed, tmp_pat
     assert res.returncode != 0 and message in res.stdout, res.stdout[-3000:]
     assert "changed=" in res.stdout and all(" changed=0 " in line for line in res.stdout.splitlines()
                                             if "changed=" in line)
+
+
+def test_a_reset_on_purpose_starts_a_new_series(deployed, tmp_path):
+    """A slice is another data file: the analysis says the CSVs mix several series. A reset, refused
+    unless confirmed, empties the topics and the consumers' files; site.yml then replays the sample
+    alone, and the results are the sample's."""
+    from tests.support.pipeline import SAMPLE
+
+    from .conftest import CONSUMER_FILES, OUTPUT, expected_team_csvs
+
+    _, remote = make_slice(tmp_path, "19:00:00")
+    start_producer(remote, rate=2000)
+    wait_producer_done()
+    res, _ = playbook("run-analysis.yml", "--tags", "wait")
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert "its CSVs hold the rows of" in res.stdout and "the team CSVs will mix" in res.stdout, res.stdout[-4000:]
+
+    res, _ = playbook("site.yml", "--tags", "reset")
+    assert res.returncode != 0 and "add -e reset_confirm=yes" in res.stdout, res.stdout[-3000:]
+    assert on("consumer1", "systemctl is-active monitoring-consumer1").strip() == "active", "refused, yet stopped"
+
+    res, _ = playbook("site.yml", "--tags", "reset", "-e", "reset_confirm=yes")
+    assert res.returncode == 0, res.stdout[-6000:]
+    for host, names in CONSUMER_FILES.items():
+        left = on(host, f"cd {OUTPUT} && ls -A {' '.join(names)} .{host}.checkpoint.json team_* 2>/dev/null; true")
+        assert left.strip() == "", f"{host}: left after the reset: {left}"
+        assert on(host, f"systemctl is-active monitoring-{host}", check=False).strip() == "inactive"
+    STREAMED[:] = [SAMPLE]
+
+    res, _ = playbook("site.yml")
+    assert res.returncode == 0, res.stdout[-6000:]
+    res, _ = playbook("run-analysis.yml")
+    assert res.returncode == 0, res.stdout[-6000:]
+    assert "its CSVs hold the rows of" not in res.stdout, res.stdout[-4000:]
+    assert_consumer_csvs_exact()
+    res, _ = playbook("fetch-results.yml")
+    assert res.returncode == 0, res.stdout[-4000:]
+    want_cpu, want_net = expected_team_csvs()
+    assert (ROOT / "results" / "team_42_CPU_MEM.csv").read_text() == want_cpu
+    assert (ROOT / "results" / "team_42_NET_DISK.csv").read_text() == want_net

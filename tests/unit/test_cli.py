@@ -60,3 +60,31 @@ def test_generate_into_a_folder_is_one_line(tmp_path, capsys):
     assert main(["generate", "--out", str(tmp_path)], prog="main.py") == 2
     assert capsys.readouterr().err.strip() == \
         f"main.py generate: error: --out {tmp_path} is a folder: give the path of the CSV file to write"
+
+
+def test_reset_removes_a_consumers_series_and_nothing_else(tmp_path, capsys):
+    from monitoring.wiring import CONSUMERS, EVENTS_DIR, JOBS
+    from tests.support.pipeline import write_config
+
+    out = tmp_path / "output"
+    cfg = write_config(tmp_path, "127.0.0.1:1", "t")
+    first, second = CONSUMERS["consumer1"].csvs
+    mine = [first, second, f"{EVENTS_DIR}/{first}", f"{EVENTS_DIR}/{second}", f"{first}.20261201T000000.aside",
+            ".consumer1.checkpoint.json", JOBS["spark-job1"].output_name("42")]
+    other = CONSUMERS["consumer2"].csvs
+    others = [other[0], f"{EVENTS_DIR}/{other[1]}", ".consumer2.checkpoint.json", JOBS["spark-job2"].output_name("42"),
+              "notes.txt"]
+    for name in mine + others:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("x\n")
+
+    assert main(["--config", str(cfg), "reset", "consumer1"]) == 0
+    listed = capsys.readouterr().out
+    assert f"{len(mine)} files; run again with --yes" in listed
+    assert all((out / name).exists() for name in mine), "without --yes nothing is removed"
+
+    assert main(["--config", str(cfg), "reset", "consumer1", "--yes"]) == 0
+    removed = capsys.readouterr().out.splitlines()
+    assert sorted(removed) == sorted(f"removed {out / name}" for name in mine)
+    assert [name for name in mine if (out / name).exists()] == []
+    assert [name for name in others if not (out / name).exists()] == []

@@ -7,7 +7,7 @@ import time
 from ..core.config import Config
 from ..kafka_connection import client_options, unreachable_message
 from ..wiring import CONSUMERS
-from .sink import checkpoint_path, read_checkpoint
+from .sink import checkpoint_path, data_files, read_checkpoint
 
 log = logging.getLogger("consumer")
 
@@ -19,6 +19,14 @@ class NotCaughtUp(Exception):
 def lag(end_offsets: dict[str, int], checkpointed: dict[str, int]) -> dict[str, int]:
     """Messages per partition ("topic:partition") on the broker but not yet in the CSVs."""
     return {tp: end - checkpointed.get(tp, 0) for tp, end in end_offsets.items() if end > checkpointed.get(tp, 0)}
+
+
+def say_if_mixed(role: str, doc: dict) -> None:
+    files = data_files(doc)
+    if len(files) > 1:
+        log.warning("%s: its CSVs hold the rows of %d data files (digests %s): the team CSVs will mix %d series "
+                    "(to start afresh: ansible-playbook site.yml --tags reset -e reset_confirm=yes)",
+                    role, len(files), ", ".join(files), len(files))
 
 
 def wait(cfg: Config, role: str, timeout: float, poll: float = 2.0) -> int:
@@ -41,6 +49,7 @@ def wait(cfg: Config, role: str, timeout: float, poll: float = 2.0) -> int:
             produced = sum(ends.values())
             if parts and produced and not behind:
                 log.info("%s has caught up: all %d messages on %s are in its CSVs", role, produced, ", ".join(topics))
+                say_if_mixed(role, doc)
                 return 0
             now = time.monotonic()
             if now >= deadline:

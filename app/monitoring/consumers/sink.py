@@ -80,6 +80,11 @@ def read_checkpoint(path: Path) -> dict | None:
     return doc
 
 
+def data_files(doc: dict) -> list[str]:
+    """The digests of the data files whose rows a checkpoint says are in the CSVs, sorted."""
+    return sorted({d for by_digest in doc.get("last_line", {}).values() for d in by_digest})
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from monitoring.wiring import CONSUMERS, TOPIC_KEYS
@@ -87,27 +88,42 @@ def run_timed(cmd: list[str], timeout: float = 900, env: dict | None = None, cwd
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _proc_table() -> dict[int, tuple[int, float]]:
-    """pid -> (ppid, CPU seconds used so far: utime + stime) of every process."""
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _proc_table() -> dict[int, tuple[int, float, int, str]]:
+    """pid -> (ppid, CPU seconds used so far: utime + stime, resident bytes, command name) of every process."""
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                text = f.read()
         except OSError:
             continue
-        table[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK)
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        table[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK, int(fields[21]) * _PAGE, name)
     return table
 
 
-def run_measured(cmd: list[str], timeout: float = 900, env: dict | None = None, poll: float = 0.05):
-    """Like run_timed, also the CPU seconds of the whole process tree: (wall, cpu, CompletedProcess).
+@dataclass
+class Measured:
+    wall: float            # seconds
+    cpu: float             # CPU seconds of the whole process tree
+    peak_rss_mib: float    # the largest resident size of the tree at once (sum of its processes)
+    peak_jvm_rss_mib: float  # the largest resident size of its JVM (PySpark's driver), 0 without one
+    res: subprocess.CompletedProcess
+
+
+def measure(cmd: list[str], timeout: float = 900, env: dict | None = None, poll: float = 0.05) -> Measured:
+    """Run cmd; its wall time, the CPU seconds and the peak memory of its whole process tree.
 
     The child's own CPU (and that of the descendants it waited for) comes from getrusage; a
     descendant it never waits for (PySpark's JVM) is read from /proc every `poll` s, its last reading
-    kept, so up to `poll` s of its CPU at the very end can be missed. CPU seconds are far less
+    kept, so up to `poll` s of its CPU at the very end can be missed. Memory is the resident size
+    read at the same polls (a peak shorter than `poll` can be missed). CPU seconds are far less
     sensitive than wall time to other work on the machine: the bench reports both.
     """
     import resource
@@ -118,6 +134,7 @@ def run_measured(cmd: list[str], timeout: float = 900, env: dict | None = None, 
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             env=env, text=True, cwd=ROOT)
     seen: dict[int, float] = {}
+    peak = {"tree": 0, "jvm": 0}
     done = threading.Event()
 
     def watch():
@@ -127,12 +144,15 @@ def run_measured(cmd: list[str], timeout: float = 900, env: dict | None = None, 
             grew = True
             while grew:
                 grew = False
-                for pid, (ppid, _) in table.items():
+                for pid, (ppid, *_rest) in table.items():
                     if ppid in family and pid not in family:
                         family.add(pid)
                         grew = True
             for pid in family - {proc.pid}:
                 seen[pid] = table[pid][1]
+            present = [table[pid] for pid in family if pid in table]
+            peak["tree"] = max(peak["tree"], sum(p[2] for p in present))
+            peak["jvm"] = max([peak["jvm"]] + [p[2] for p in present if p[3] == "java"])
             done.wait(poll)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -152,7 +172,13 @@ def run_measured(cmd: list[str], timeout: float = 900, env: dict | None = None, 
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd[:6]))} ... exited {proc.returncode}:\n"
                            f"{out[-2000:]}\n{err[-3000:]}")
-    return wall, own + sum(seen.values()), res
+    return Measured(wall, own + sum(seen.values()), round(peak["tree"] / 2**20, 1), round(peak["jvm"] / 2**20, 1), res)
+
+
+def run_measured(cmd: list[str], timeout: float = 900, env: dict | None = None, poll: float = 0.05):
+    """measure(), as (wall, cpu, CompletedProcess)."""
+    m = measure(cmd, timeout, env, poll)
+    return m.wall, m.cpu, m.res
 
 
 class Service(pipeline.Service):

@@ -71,6 +71,7 @@ def targets_table(parts: dict) -> list[str]:
     for job, t in s.items():
         rows.append(f"| {job}: 2,880,000 rows ≤ 4× its 28,800-row time | {t['large_vs_small']:.2f}× wall"
                     f"{cpu(job, 'large')} | {yes(t['large_vs_small_met'])} |")
+    rows += series_targets(parts)
     lab = parts.get("lab", {})
     if lab.get("nochange"):
         n = lab["nochange"]
@@ -79,6 +80,46 @@ def targets_table(parts: dict) -> list[str]:
     elif lab:
         rows.append(f"| no-change site.yml ≤ 60 s | not measured: {lab.get('skipped') or lab.get('error', '?')} | – |")
     return rows
+
+
+def _series_wall(parts: dict, series: str, job: str):
+    for r in parts.get("spark-series", {}).get("jobs", []):
+        if r["series"] == series and r["job"] == job:
+            return r
+    return None
+
+
+def series_targets(parts: dict) -> list[str]:
+    rows = []
+    big = {r["job"]: r for r in parts.get("spark", {}).get("jobs", []) if r["input_rows"] == 2_880_000}
+    for job in ("spark-job1", "spark-job2"):
+        r288, sample, days = (_series_wall(parts, name, job) for name in ("28.8 M", "sample", "3 days"))
+        if r288 and job in big:
+            ratio = r288["wall_s"]["median"] / big[job]["wall_s"]["median"]
+            rows.append(f"| {job}: 28,800,000 rows ≤ 10× its 2,880,000-row time, at driver_memory 1g | {ratio:.2f}× "
+                        f"({r288['wall_s']['median']:.0f} s; driver peak {r288['driver_peak_mib']['median']:.0f} MiB) | "
+                        f"{yes(ratio <= 10)} |")
+        if days and sample:
+            ratio = days["wall_s"]["median"] / sample["wall_s"]["median"]
+            rows.append(f"| {job}: 3 days at 1 s (518,400 rows) ≤ 3× the sample's time, at driver_memory 1g | "
+                        f"{ratio:.2f}× ({days['wall_s']['median']:.1f} s; driver peak "
+                        f"{days['driver_peak_mib']['median']:.0f} MiB) | {yes(ratio <= 3)} |")
+    return rows
+
+
+def series_section(s: dict, runs: int) -> list[str]:
+    out = ["## Spark by distinct timestamps (`bench/spark_series_bench.py`)", "",
+           "`monitoring --config X spark-jobN` at the app's defaults (driver_memory 1g), on the consumers' files "
+           "as the consumers write them (CSVs and their events/ copies). Peak memory: resident size, polled every "
+           "0.05 s, of the driver's JVM and of the job's whole process tree. Checks: "
+           + "; ".join(f"{k}: {v}" for k, v in s.get("checks", {}).items()) + ".", "",
+           "| series | job | input rows | distinct timestamps | wall s | CPU s | driver peak MiB | tree peak MiB |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in s.get("jobs", []):
+        out.append(f"| {r['series']} | {r['job']} | {r['input_rows']:,} | {r['timestamps']:,} | {stat(r['wall_s'], 1)} | "
+                   f"{stat(r['cpu_s'], 1)} | {stat(r['driver_peak_mib'])} | {stat(r['tree_peak_mib'])} |")
+    out += ["", f"Median [min–max] of {runs} runs."]
+    return out
 
 
 def producer_section(p: dict, runs: int) -> list[str]:
@@ -299,6 +340,8 @@ def write(results: dict) -> None:
     if "spark" in parts:
         out += [""] + spark_section(parts["spark"], runs)
         chart(parts["spark"])
+    if "spark-series" in parts:
+        out += [""] + series_section(parts["spark-series"], runs)
     if "lab" in parts:
         out += [""] + lab_section(parts["lab"])
     tuning = tuning_section()

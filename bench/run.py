@@ -7,6 +7,7 @@ Parts (see each module's docstring for the method):
   producer  bench/producer_bench.py  the app's producer vs Kafka's ProducerPerformance, same broker
   ingest    bench/ingest_bench.py    producer start -> all rows in the four CSVs; paced per-row delay
   spark     bench/spark_bench.py     both Spark jobs on 28,800 / 288,000 / 2,880,000 rows vs the floor
+  spark-series bench/spark_series_bench.py  both jobs by distinct timestamps: 3 days at 1 s, 28.8 M rows
   lab       bench/lab_bench.py       site.yml on fresh lab hosts, then the no-change run (root; optional)
 
 Writes bench/results.json (every run's numbers), bench/results.md (the table) and
@@ -24,7 +25,7 @@ import time
 
 from bench.common import BENCH, ROOT, WORK, Broker, load_average, log
 
-PARTS = ("producer", "ingest", "spark", "lab")
+PARTS = ("producer", "ingest", "spark", "spark-series", "lab")
 RESULTS = BENCH / "results.json"
 
 
@@ -96,6 +97,11 @@ def main(argv=None) -> int:
         t = time.monotonic()
         servers = [int(s) for s in args.spark_servers.split(",")]
         done("spark", spark_bench.run(WORK / "spark", args.runs, servers), time.monotonic() - t)
+    if "spark-series" in parts:
+        from bench import spark_series_bench
+
+        t = time.monotonic()
+        done("spark-series", spark_series_bench.run(WORK / "spark-series", args.runs), time.monotonic() - t)
     if "lab" in parts:
         from bench import lab_bench
 

@@ -24,6 +24,7 @@ ROLES = {
     **{name: job_summary(name) for name in JOBS},
     "check-config": "validate the config file and print what it says",
     "wait-caught-up": "wait until a consumer has written everything produced so far",
+    "report": "write report.html beside the team CSVs: plots of every server, the alerts, the run",
     "generate": "write a deterministic sample data file (needs no --config)",
     "describe": "print the pipeline's wiring: topics, consumers, jobs (needs no --config)",
 }
@@ -72,6 +73,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     wait = roles["wait-caught-up"]
     wait.add_argument("consumer", choices=tuple(CONSUMERS))
     wait.add_argument("--timeout", type=float, default=600.0, help="seconds to wait at most (default 600)")
+    rep = roles["report"]
+    rep.add_argument("--dir", metavar="FOLDER", help="where the team CSVs are and report.html goes (default: output_dir)")
+    rep.add_argument("--data", metavar="FILE", help="the data file whose digest the report names (default: data_file)")
+    rep.add_argument("--data-digest", metavar="HEX", help="that digest, when the data file is elsewhere")
+    rep.add_argument("--top", type=int, default=24, help="small multiples for this many servers at most (default 24)")
     gen = roles["generate"]
     gen.add_argument("--out", required=True, metavar="FILE", help="where to write the CSV")
     gen.add_argument("--servers", type=int, default=20)
@@ -149,6 +155,18 @@ def _dispatch(args) -> int:
     if args.role == "check-config":
         print(f"{cfg.path}: OK: team {cfg.team_number}, broker {', '.join(cfg.kafka.bootstrap_servers)}, "
               f"output {cfg.output_dir}, window {cfg.window.duration_seconds}s/{cfg.window.slide_seconds}s")
+        return 0
+    if args.role == "report":
+        from .report.build import build
+        from .report.team_csv import ReportInputError
+
+        if args.top < 1:
+            raise Failure(2, f"--top must be >= 1 (got {args.top})")
+        try:
+            print(build(cfg, Path(args.dir) if args.dir else None, Path(args.data) if args.data else None,
+                        args.data_digest, args.top))
+        except ReportInputError as exc:
+            raise Failure(2, str(exc)) from None
         return 0
     if args.role == "producer":
         from .producer.publisher import ProducerError, run

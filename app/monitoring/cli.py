@@ -25,6 +25,7 @@ ROLES = {
     "check-config": "validate the config file and print what it says",
     "wait-caught-up": "wait until a consumer has written everything produced so far",
     "report": "write report.html beside the team CSVs: plots of every server, the alerts, the run",
+    "dashboard": "serve a web page of the live windows and alerts, updated as rows arrive (read-only)",
     "generate": "write a deterministic sample data file (needs no --config)",
     "describe": "print the pipeline's wiring: topics, consumers, jobs (needs no --config)",
 }
@@ -78,6 +79,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     rep.add_argument("--data", metavar="FILE", help="the data file whose digest the report names (default: data_file)")
     rep.add_argument("--data-digest", metavar="HEX", help="that digest, when the data file is elsewhere")
     rep.add_argument("--top", type=int, default=24, help="small multiples for this many servers at most (default 24)")
+    dash = roles["dashboard"]
+    dash.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help="the address to listen on (default 127.0.0.1)")
+    dash.add_argument("--port", type=int, default=8050, help="the port (default 8050)")
+    dash.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the CSVs (default 1)")
     gen = roles["generate"]
     gen.add_argument("--out", required=True, metavar="FILE", help="where to write the CSV")
     gen.add_argument("--servers", type=int, default=20)
@@ -168,6 +173,15 @@ def _dispatch(args) -> int:
         except ReportInputError as exc:
             raise Failure(2, str(exc)) from None
         return 0
+    if args.role == "dashboard":
+        from .dashboard.app import serve
+
+        if not 0 < args.port < 65536:
+            raise Failure(2, f"--port must be 1-65535 (got {args.port})")
+        try:
+            return serve(cfg, args.bind, args.port, _positive("--poll", args.poll))
+        except OSError as exc:
+            raise Failure(1, f"cannot listen on {args.bind}:{args.port}: {exc.strerror or exc}") from None
     if args.role == "producer":
         from .producer.publisher import ProducerError, run
 

@@ -91,7 +91,7 @@ def _sections(views: list[JobView], run: Run, top: int, prefix: str, heading: st
                                        alert_counts(v), kind_codes(v.job)) for v in views)
     totals = alerts_per_server(views)
     ranked = [s for s in top_servers(views, 10) if s[1] > 0]
-    per_job = [{s: sum(1 for r in v.rows if r.server == s and r.alert) for s, _ in ranked} for v in views]
+    per_job = [{s: sum(1 for i in v.by_server.get(s, ()) if v.rows[i].alert) for s, _ in ranked} for v in views]
     most = page.table(["server", "alert windows", *(v.job.suffix for v in views)],
                       [[escape(s), str(n), *(str(p[s]) for p in per_job)] for s, n in ranked], {1, 2, 3})
     out.append(page.section(f"{prefix}-alerts", f"{heading}: alerts",

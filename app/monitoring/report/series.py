@@ -9,7 +9,7 @@ CSV is in the jobs). Nothing is sorted by the clock strings.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from ..core.timeline import FULL, TIME_ONLY, SeriesClock, format_seconds, nearest_day_shift, parse_ts
@@ -38,6 +38,7 @@ class JobView:
     rows: tuple[WindowRow, ...]
     times: tuple[int, ...]
     kind: str                    # TIME_ONLY or FULL
+    by_server: dict = field(default_factory=dict, compare=False)   # server -> its row indexes, in order
 
 
 def window_times(rows: Iterable[WindowRow], reference: int | None = None) -> tuple[list[int], str, int | None]:
@@ -67,7 +68,10 @@ def job_views(files: Sequence[TeamFile]) -> list[JobView]:
     views, reference = [], None
     for f in files:
         times, kind, reference = window_times(f.rows, reference)
-        views.append(JobView(f.job, f.rows, tuple(times), kind))
+        by_server: dict[str, list[int]] = {}
+        for i, r in enumerate(f.rows):
+            by_server.setdefault(r.server, []).append(i)
+        views.append(JobView(f.job, f.rows, tuple(times), kind, by_server))
     return views
 
 
@@ -113,7 +117,7 @@ class ServerSeries:
 
 def server_series(view: JobView, server: str) -> ServerSeries:
     """One server's windows of one job, in series order."""
-    picked = [(t, r) for t, r in zip(view.times, view.rows) if r.server == server]
+    picked = [(view.times[i], view.rows[i]) for i in view.by_server.get(server, ())]
     return ServerSeries(tuple(t for t, _ in picked), tuple(r.first for _, r in picked),
                         tuple(r.second for _, r in picked), tuple(r.alert for _, r in picked))
 

@@ -60,7 +60,9 @@ def requested_urls(driver) -> list[str]:
 
 
 def full_page_screenshot(driver, path: Path) -> Path:
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1360, min(max(height, 600), 16000))
-    driver.save_screenshot(str(path))
+    """The whole page, beyond the window (the DevTools protocol's Page.captureScreenshot)."""
+    import base64
+
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    path.write_bytes(base64.b64decode(shot["data"]))
     return path

@@ -11,8 +11,8 @@ header{background:#12355b;color:#fff;padding:14px 24px;display:flex;justify-cont
 header h1{margin:0;font-size:20px;font-weight:600} #status{font-size:13px;opacity:.85}
 main{padding:10px 24px 30px;display:grid;grid-template-columns:minmax(520px,3fr) minmax(300px,2fr);gap:16px}
 section{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:12px 16px}
-h2{font-size:15px;margin:0 0 8px} .charts{grid-column:1/-1;display:flex;flex-wrap:wrap;gap:10px}
-.charts img{width:440px;max-width:100%;height:auto;background:#fff}
+h2{font-size:15px;margin:0 0 8px} .charts{grid-column:1/-1;display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:10px}
+.charts img{width:100%;height:auto;background:#fff}
 table{border-collapse:collapse;font-size:13px;width:100%} th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:left}
 td.value{text-align:right;font-variant-numeric:tabular-nums} td.above{background:#fde2d6;color:#a1300b;font-weight:600}
 #alerts li{padding:3px 0;border-bottom:1px solid #eee;list-style:none} #alerts{margin:0;padding:0;max-height:560px;overflow:auto}

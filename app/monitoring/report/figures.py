@@ -37,7 +37,7 @@ def _time_axis(ax, kind: str, days: bool) -> None:
 def metric_panels(panels, kind: str, days: bool) -> bytes:
     """One server's small multiples, a row of panels. Each panel: (title, times, values, threshold,
     alerted (a bool per time: an alert of this metric in that window), y limit)."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 1.75), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 1.75), squeeze=False)
     for ax, (title, times, values, threshold, alerted, top) in zip(axes[0], panels):
         xs = [t for t, v in zip(times, values) if v is not None]
         ys = [v for v in values if v is not None]

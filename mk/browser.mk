@@ -1,6 +1,6 @@
 # Headless Chromium for the browser tests (tests/browser): Debian's own packages, so nothing downloads a
 # browser build of its own. Installed only when missing (apt needs root; a machine with them needs none).
-BROWSER_DEPS := chromium chromium-driver
+BROWSER_DEPS := chromium chromium-driver fonts-liberation
 
 .PHONY: browser-deps
 browser-deps:

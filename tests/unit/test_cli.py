@@ -60,3 +60,10 @@ def test_generate_into_a_folder_is_one_line(tmp_path, capsys):
     assert main(["generate", "--out", str(tmp_path)], prog="main.py") == 2
     assert capsys.readouterr().err.strip() == \
         f"main.py generate: error: --out {tmp_path} is a folder: give the path of the CSV file to write"
+
+
+def test_a_dashboard_address_it_cannot_listen_on_is_one_line_and_exit_code_1(capsys):
+    # 192.0.2.1 (TEST-NET-1) is never this machine's address.
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "dashboard", "--bind", "192.0.2.1", "--port", "18999"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("monitoring dashboard: error: cannot listen on 192.0.2.1:18999: ")

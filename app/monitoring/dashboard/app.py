@@ -114,9 +114,16 @@ def create_app(cfg: Config, poll_seconds: float = 1.0) -> Starlette:
 
 
 def serve(cfg: Config, host: str, port: int, poll_seconds: float = 1.0) -> int:
+    """Listen on host:port until SIGTERM or SIGINT. The socket is bound here, so that a bad address
+    is the caller's OSError (one line, exit code 1) rather than uvicorn's own exit."""
+    import socket
+
     import uvicorn
 
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host.strip("[]"), port), family=family)
     log.info("dashboard of %s on http://%s:%d/", cfg.output_dir, host, port)
-    uvicorn.run(create_app(cfg, poll_seconds), host=host, port=port, log_level="warning",
-                timeout_graceful_shutdown=2)
+    server = uvicorn.Server(uvicorn.Config(create_app(cfg, poll_seconds), log_level="warning",
+                                           timeout_graceful_shutdown=2))
+    server.run(sockets=[sock])
     return 0

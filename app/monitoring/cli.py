@@ -25,6 +25,8 @@ ROLES = {
     "check-config": "validate the config file and print what it says",
     "wait-caught-up": "wait until a consumer has written everything produced so far",
     "reset": "remove a stopped consumer's CSVs, checkpoint and team CSV, to start a new series",
+    "report": "write report.html beside the team CSVs: plots of every server, the alerts, the run",
+    "dashboard": "serve a web page of the live windows and alerts, updated as rows arrive (read-only)",
     "generate": "write a deterministic sample data file (needs no --config)",
     "describe": "print the pipeline's wiring: topics, consumers, jobs (needs no --config)",
 }
@@ -76,6 +78,15 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     reset = roles["reset"]
     reset.add_argument("consumer", choices=tuple(CONSUMERS))
     reset.add_argument("--yes", action="store_true", help="really remove them (without it: only list them)")
+    rep = roles["report"]
+    rep.add_argument("--dir", metavar="FOLDER", help="where the team CSVs are and report.html goes (default: output_dir)")
+    rep.add_argument("--data", metavar="FILE", help="the data file whose digest the report names (default: data_file)")
+    rep.add_argument("--data-digest", metavar="HEX", help="that digest, when the data file is elsewhere")
+    rep.add_argument("--top", type=int, default=24, help="small multiples for this many servers at most (default 24)")
+    dash = roles["dashboard"]
+    dash.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help="the address to listen on (default 127.0.0.1)")
+    dash.add_argument("--port", type=int, default=8050, help="the port (default 8050)")
+    dash.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the CSVs (default 1)")
     gen = roles["generate"]
     gen.add_argument("--out", required=True, metavar="FILE", help="where to write the CSV")
     gen.add_argument("--servers", type=int, default=20)
@@ -172,6 +183,27 @@ def _dispatch(args) -> int:
         print(f"{cfg.path}: OK: team {cfg.team_number}, broker {', '.join(cfg.kafka.bootstrap_servers)}, "
               f"output {cfg.output_dir}, window {cfg.window.duration_seconds}s/{cfg.window.slide_seconds}s")
         return 0
+    if args.role == "report":
+        from .report.build import build
+        from .report.team_csv import ReportInputError
+
+        if args.top < 1:
+            raise Failure(2, f"--top must be >= 1 (got {args.top})")
+        try:
+            print(build(cfg, Path(args.dir) if args.dir else None, Path(args.data) if args.data else None,
+                        args.data_digest, args.top))
+        except ReportInputError as exc:
+            raise Failure(2, str(exc)) from None
+        return 0
+    if args.role == "dashboard":
+        from .dashboard.app import serve
+
+        if not 0 < args.port < 65536:
+            raise Failure(2, f"--port must be 1-65535 (got {args.port})")
+        try:
+            return serve(cfg, args.bind, args.port, _positive("--poll", args.poll))
+        except OSError as exc:
+            raise Failure(1, f"cannot listen on {args.bind}:{args.port}: {exc.strerror or exc}") from None
     if args.role == "producer":
         from .producer.publisher import ProducerError, run
 

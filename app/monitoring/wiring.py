@@ -99,9 +99,22 @@ class Job:
     def output_name(self, team: str) -> str:
         return team_csv_name(team, self.suffix)
 
+    @property
+    def live_name(self) -> str:
+        return live_csv_name(self.suffix)
+
 
 def team_csv_name(team: str, suffix: str) -> str:
     return f"team_{team}_{suffix}.csv"
+
+
+def live_csv_name(suffix: str) -> str:
+    """The live path's CSV of a job: the same columns as its team CSV, windows as they close."""
+    return f"live_{suffix}.csv"
+
+
+# What `monitoring report` writes beside the team CSVs.
+REPORT_FILE = "report.html"
 
 
 JOBS = {j.name: j for j in (

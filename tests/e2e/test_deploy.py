@@ -1,6 +1,8 @@
 """site.yml from scratch on four fresh hosts, then everything a team relies on, in order."""
 import pytest
 
+from monitoring.wiring import REPORT_FILE
+
 from .conftest import (HOSTS, ROOT, UNITS, assert_consumer_csvs_exact, assert_nothing_changed, expected_team_csvs, on,
                        playbook, recap)
 
@@ -39,6 +41,8 @@ def test_analysis_and_fetched_team_csvs_equal_the_reference(deployed):
     assert (ROOT / "results" / "team_42_CPU_MEM.csv").read_text() == want_cpu
     assert (ROOT / "results" / "team_42_NET_DISK.csv").read_text() == want_net
     assert "Possible DDoS" in res.stdout and "High CPU + Memory stress" in res.stdout
+    report = ROOT / "results" / REPORT_FILE
+    assert f"The report: {report} " in res.stdout and report.stat().st_size > 0
 
 
 def test_a_second_site_run_changes_nothing(deployed):

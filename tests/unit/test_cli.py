@@ -88,3 +88,10 @@ def test_reset_removes_a_consumers_series_and_nothing_else(tmp_path, capsys):
     assert sorted(removed) == sorted(f"removed {out / name}" for name in mine)
     assert [name for name in mine if (out / name).exists()] == []
     assert [name for name in others if not (out / name).exists()] == []
+
+
+def test_a_dashboard_address_it_cannot_listen_on_is_one_line_and_exit_code_1(capsys):
+    # 192.0.2.1 (TEST-NET-1) is never this machine's address.
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "dashboard", "--bind", "192.0.2.1", "--port", "18999"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("monitoring dashboard: error: cannot listen on 192.0.2.1:18999: ")

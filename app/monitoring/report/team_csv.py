@@ -1,0 +1,72 @@
+"""Reading a team CSV (or a live CSV, same columns): its rows in file order, checked, one clear line when not."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.timeline import TimestampError, parse_ts
+from ..wiring import Job
+
+
+class ReportInputError(Exception):
+    """A team CSV that cannot be read as one: the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    server: str
+    start: str                 # as written: HH:MM:SS or YYYY-MM-DD HH:MM:SS
+    end: str
+    first: float | None        # the job's first aggregate (avg_cpu, max_net_in); None when empty
+    second: float | None
+    alert: str                 # "" when none
+
+
+@dataclass(frozen=True)
+class TeamFile:
+    job: Job
+    path: Path
+    rows: tuple[WindowRow, ...]
+
+
+def _value(text: str, path: Path, line: int, column: str) -> float | None:
+    if text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ReportInputError(f"{path}: line {line}: {column} is not a number ({text[:40]!r})") from None
+
+
+def read_team_file(path: Path, job: Job) -> TeamFile:
+    """All rows of `path` in file order (a server's rows are in series order, which may cross
+    midnight: the clock strings are never sorted)."""
+    header = list(job.header)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            got = [name.strip() for name in next(reader, [])]
+            if got != header:
+                raise ReportInputError(f"{path}: header is {','.join(got)[:120]!r}, expected {','.join(header)!r}")
+            rows = []
+            for line, fields in enumerate(reader, 2):
+                if not fields:
+                    continue
+                if len(fields) != len(header):
+                    raise ReportInputError(f"{path}: line {line}: {len(fields)} fields where {len(header)} are expected")
+                server, start, end, first, second, alert = (x.strip() for x in fields)
+                for stamp in (start, end):
+                    try:
+                        parse_ts(stamp)
+                    except TimestampError as exc:
+                        raise ReportInputError(f"{path}: line {line}: {exc}") from None
+                rows.append(WindowRow(server, start, end, _value(first, path, line, job.first.out),
+                                      _value(second, path, line, job.second.out), alert))
+    except FileNotFoundError:
+        raise ReportInputError(f"{path}: no such file (run the Spark jobs first: run-analysis.yml)") from None
+    except UnicodeDecodeError as exc:
+        raise ReportInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ReportInputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    return TeamFile(job, path, tuple(rows))

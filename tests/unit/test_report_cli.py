@@ -1,0 +1,73 @@
+"""`monitoring report`: report.html beside the team CSVs, its counts the CSVs' own; bad input is one
+line and exit code 2."""
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from monitoring.cli import main
+from monitoring.wiring import JOBS, REPORT_FILE
+from tests.support.reference import expected_files_from_data
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "app" / "config" / "config.yaml"
+TEAM = "42"  # the example config's team_number
+
+
+@pytest.fixture
+def team_dir(tmp_path):
+    data = tmp_path / "data.csv"
+    assert main(["--log-level", "ERROR", "generate", "--out", str(data), "--servers", "3", "--hours", "0.5",
+                 "--start", "23:50:00"]) == 0
+    for job, text in zip(JOBS.values(), expected_files_from_data(data)):
+        (tmp_path / job.output_name(TEAM)).write_text(text)
+    return tmp_path
+
+
+def test_the_report_is_written_beside_the_team_csvs_and_counts_what_they_hold(team_dir, capsys):
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir),
+                 "--data", str(team_dir / "data.csv")]) == 0
+    out = team_dir / REPORT_FILE
+    assert capsys.readouterr().out.strip() == str(out)
+    html = out.read_text()
+    shown = {m[0]: int(m[1]) for m in re.findall(r'<span class="count" data-kind="([^"]+)">(\d+)</span>', html)}
+    for job in JOBS.values():
+        lines = (team_dir / job.output_name(TEAM)).read_text().splitlines()[1:]
+        counted = Counter(line.rsplit(",", 1)[1] for line in lines)
+        for kind in (job.labels.both, job.labels.first_only, job.labels.second_only):
+            assert shown[kind] == counted.get(kind, 0)
+    assert len(re.findall(r'class="server" data-server=', html)) == 3
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_top_limits_the_small_multiples_not_the_heatmap(team_dir):
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir), "--top", "2"]) == 0
+    html = (team_dir / REPORT_FILE).read_text()
+    assert len(re.findall(r'class="server" data-server=', html)) == 2
+    assert '<span id="team-server-count">3</span>' in html
+
+
+def test_a_missing_team_csv_is_one_line_and_exit_code_2(tmp_path, capsys):
+    assert main(["--config", str(EXAMPLE), "report", "--dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("monitoring report: error: ")
+    assert str(tmp_path / JOBS["spark-job1"].output_name(TEAM)) in err[0] and "no such file" in err[0]
+
+
+def test_a_wrong_header_is_one_line_and_exit_code_2(team_dir, capsys):
+    name = JOBS["spark-job2"].output_name(TEAM)
+    (team_dir / name).write_text("server,when\n")
+    assert main(["--config", str(EXAMPLE), "report", "--dir", str(team_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{name}: header is 'server,when', expected" in err[0]
+    assert not (team_dir / REPORT_FILE).exists()
+
+
+def test_live_csvs_beside_the_team_csvs_get_their_own_sections(team_dir):
+    job = JOBS["spark-job1"]
+    lines = (team_dir / job.output_name(TEAM)).read_text().splitlines()
+    (team_dir / job.live_name).write_text("\n".join(lines[:40]) + "\n")   # only one job's live CSV so far
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir), "--top", "1"]) == 0
+    html = (team_dir / REPORT_FILE).read_text()
+    assert 'id="live-alerts"' in html and f"{job.live_name}</td><td>39 rows" in html
+    assert 'id="team-alerts"' in html

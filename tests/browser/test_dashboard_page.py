@@ -8,7 +8,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from monitoring.wiring import JOBS, TOPICS
@@ -66,9 +65,22 @@ def dashboard(tmp_path):
     proc.wait(timeout=20)
 
 
+# The page re-renders its table and list on every update: read them in one script call, never
+# through element handles that an update may have replaced.
+def _cell(browser, server, metric, what="textContent"):
+    return browser.execute_script(
+        "const c = document.querySelector(arguments[0]); return c ? c[arguments[1]].trim() : null;",
+        f'tr[data-server="{server}"] td[data-metric="{metric}"]', what)
+
+
 def _value(browser, server, metric):
-    cells = browser.find_elements(By.CSS_SELECTOR, f'tr[data-server="{server}"] td[data-metric="{metric}"]')
-    return cells[0].text if cells else None
+    return _cell(browser, server, metric)
+
+
+def _first_alert(browser):
+    return browser.execute_script(
+        "const a = document.querySelector('#alerts li');"
+        "return a ? [a.getAttribute('data-server'), a.textContent] : null;")
 
 
 def test_values_and_alerts_arrive_without_a_reload(browser, dashboard, artifacts):
@@ -76,25 +88,24 @@ def test_values_and_alerts_arrive_without_a_reload(browser, dashboard, artifacts
     browser.get(url)
     wait = WebDriverWait(browser, 20, poll_frequency=0.2)
     wait.until(lambda b: _value(b, "server_1", CPU.metric) == "20.00")
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#servers tr")) == len(SERVERS)
+    assert browser.execute_script("return document.querySelectorAll('#servers tr').length") == len(SERVERS)
     browser.execute_script("window.notReloaded = true")
 
     _append(out, 5, {"server_1": 55.5})
     wait.until(lambda b: _value(b, "server_1", CPU.metric) == "55.50")
-    assert browser.find_elements(By.CSS_SELECTOR, "#alerts li") == []
+    assert _first_alert(browser) is None
 
     _append(out, 10, {"server_3": 97.25})
     wait.until(lambda b: _value(b, "server_3", CPU.metric) == "97.25")
-    first = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#alerts li"))[0]
-    assert first.get_attribute("data-server") == "server_3" and JOBS["spark-job1"].labels.first_only in first.text
-    assert "above" in browser.find_element(
-        By.CSS_SELECTOR, f'tr[data-server="server_3"] td[data-metric="{CPU.metric}"]').get_attribute("class")
+    server, text = wait.until(_first_alert)
+    assert server == "server_3" and JOBS["spark-job1"].labels.first_only in text
+    assert "above" in _cell(browser, "server_3", CPU.metric, "className")
     assert browser.execute_script("return window.notReloaded") is True
 
     time.sleep(2.5)  # the charts follow at most every 2 s
-    charts = browser.find_elements(By.CSS_SELECTOR, "#charts img")
-    assert len(charts) == 4
-    wait.until(lambda b: all(b.execute_script("return arguments[0].complete && arguments[0].naturalWidth", c) for c in charts))
+    assert browser.execute_script("return document.querySelectorAll('#charts img').length") == 4
+    wait.until(lambda b: b.execute_script(
+        "return [...document.querySelectorAll('#charts img')].every(i => i.complete && i.naturalWidth > 0)"))
     assert console_errors(browser) == []
     assert all(u.startswith(url) or u.startswith("data:") for u in requested_urls(browser))
     full_page_screenshot(browser, artifacts / "dashboard.png")

@@ -70,6 +70,7 @@ def main(argv=None) -> int:
     def done(name: str, value: dict, seconds: float) -> None:
         value["at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         value["part_seconds"] = round(seconds, 1)
+        value["runs"] = args.runs
         results["parts"][name] = value
         save(results)  # after each part: an interrupted bench keeps what it measured
 

@@ -188,14 +188,14 @@ def what_is_left():
 
 def cmd_down(args):
     lock = lab_lock()  # noqa: F841
+    if mirror.stop():  # first: it needs nothing of the hosts, and a failure below must not leave it
+        log("Kafka mirror stopped")
     # Hosts stop in parallel: each waits for its own processes (an orderly shutdown takes a second or two).
     with ThreadPoolExecutor(max_workers=8) as pool:
         names = known_hosts(topology.recorded() or topology.Topology("none", ()))
         running = [p for found in pool.map(lambda n: stop_host(n, args.purge), names) for p in found]
     for name, pid, comm in running:
         log(f"{name}: pid {pid} ({comm}) is still running")
-    if mirror.stop():
-        log("Kafka mirror stopped")
     if network.delete_bridge():
         log(f"bridge {network.BRIDGE} deleted")
     n = network.remove_tagged_rules()

@@ -79,8 +79,27 @@ def _recorded():
     return (int(pid), start) if alive(int(pid), start) else None
 
 
+def _servers():
+    """[(pid, start time)] of every process serving this checkout's mirror, recorded or not (a pid file
+    lost to a crash must not leave a server behind): found by its command line."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"http.server" in argv and MIRROR_DIR.encode() in argv:
+            st = proc_stat(d)
+            if st and alive(int(d), st[1]):
+                found.append((int(d), st[1]))
+    return found
+
+
 def running_pid():
-    found = _recorded()
+    found = _recorded() or next(iter(_servers()), None)
     return found[0] if found else None
 
 
@@ -92,6 +111,11 @@ def _answers(timeout=0.5):
         return False
 
 
+def _record(pid, start):
+    with open(PID_FILE, "w") as f:
+        f.write(f"{pid} {start}\n")
+
+
 def start():
     """Publish build/kafka's archives afresh and serve them (once: a running server is left alone)."""
     if os.path.isdir(MIRROR_DIR):
@@ -100,40 +124,51 @@ def start():
     for archive in archives:
         publish(archive)
     os.makedirs(MIRROR_DIR, exist_ok=True)
-    if running_pid():
+    names = ", ".join(os.path.basename(a) for a in archives) or "no archive yet (make kafka-dist)"
+    running = _recorded() or next(iter(_servers()), None)
+    if running:
+        _record(*running)
+        log(f"Kafka mirror at {URL} (pid {running[0]}, already running): {names}")
         return
+    if _answers():
+        raise LabError(f"port {PORT} on {GATEWAY} is taken by a program that is not the lab's Kafka mirror")
     with open(LOG_FILE, "w") as logf:
         p = subprocess.Popen([sys.executable, "-m", "http.server", str(PORT), "--bind", GATEWAY,
                               "--directory", MIRROR_DIR], stdin=subprocess.DEVNULL, stdout=logf,
                              stderr=subprocess.STDOUT, start_new_session=True)
     st = proc_stat(p.pid)
-    with open(PID_FILE, "w") as f:
-        f.write(f"{p.pid} {st[1] if st else ''}\n")
+    _record(p.pid, st[1] if st else "")
     deadline = time.monotonic() + 10
-    while not _answers():
+    while not (_answers() and p.poll() is None):
         if p.poll() is not None or time.monotonic() > deadline:
             raise LabError(f"the Kafka mirror (http.server on {GATEWAY}:{PORT}) did not start; log "
                            f"{os.path.relpath(LOG_FILE, REPO)}", tail(LOG_FILE, 20))
         time.sleep(0.1)
-    names = ", ".join(os.path.basename(a) for a in archives) or "no archive yet (make kafka-dist)"
     log(f"Kafka mirror at {URL} (pid {p.pid}): {names}")
 
 
+def _stop_one(pid, start_time, timeout):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while alive(pid, start_time) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not alive(pid, start_time):
+            return
+
+
 def stop(timeout=10):
-    """Stop the mirror's server by its PID and wait until it has exited; True if it ran."""
-    found = _recorded()
-    if found:
-        pid, start_time = found
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + timeout
-            while alive(pid, start_time) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if not alive(pid, start_time):
-                break
+    """Stop the mirror's server (the recorded PID, and any other serving this checkout's mirror) and
+    wait until it has exited; True if one ran."""
+    found = set(_servers())
+    recorded = _recorded()
+    if recorded:
+        found.add(recorded)
+    for pid, start_time in sorted(found):
+        _stop_one(pid, start_time, timeout)
     if os.path.exists(PID_FILE):
         os.unlink(PID_FILE)
-    return found is not None
+    return bool(found)

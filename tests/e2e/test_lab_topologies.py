@@ -113,3 +113,44 @@ def test_a_second_site_run_changes_nothing(topo_lab):
 def test_a_broken_download_is_refused_through_sudo(topo_lab, case):
     """Once, with the sudo login (as root: the four hosts' test_kafka_download.py)."""
     assert_refused(case, topo_lab.hosts("broker")[0].name)
+
+
+TOOLS = "java -Dlog4j2.configurationFile=/etc/kafka/tools-log4j2.properties -cp '/opt/kafka/current/libs/*'"
+
+
+@pytest.mark.parametrize("topo_lab", ["mixed"], indirect=True)
+def test_three_brokers_keep_three_copies_and_need_two(topo_lab):
+    broker = topo_lab.hosts("broker")[0]
+    out = on(broker.name, f"{TOOLS} org.apache.kafka.tools.TopicCommand --bootstrap-server {broker.address}:9092 "
+                          "--describe --topic 'topic-.*'")
+    heads = {m.group(1): m.group(0) for m in re.finditer(r"Topic: (topic-\w+)\tTopicId.*", out)}
+    assert sorted(heads) == ["topic-cpu", "topic-disk", "topic-mem", "topic-net"], out
+    for topic, head in heads.items():
+        assert "ReplicationFactor: 3" in head and "min.insync.replicas=2" in head, head
+    isr = re.findall(r"Isr: ([\d,]+)", out)
+    assert len(isr) == 12 and all(sorted(i.split(",")) == ["1", "2", "3"] for i in isr), out
+
+
+@pytest.mark.parametrize("topo_lab", ["mixed"], indirect=True)
+def test_a_broker_config_change_rolls_one_broker_at_a_time_while_the_producer_runs(topo_lab, tmp_path):
+    """kafka_server_properties changed: each broker restarts in turn, the next only once the last is back
+    in the ISR of every partition; a producer streaming all the while loses nothing and doubles nothing."""
+    from .test_faults_lab import make_slice, start_producer, wait_producer_done
+
+    brokers = [h.inventory_name for h in topo_lab.hosts("broker")]
+    local, remote = make_slice(tmp_path, "16:00:00")
+    start_producer(remote, rate=25)  # 1,440 rows over about a minute: the roll happens under it
+    res, took = playbook("site.yml", "--tags", "kafka", "-e", '{"kafka_server_properties": {"log.cleaner.backoff.ms": 15001}}')
+    assert res.returncode == 0, res.stdout[-6000:]
+    steps = re.findall(r"TASK \[kafka : (Restart kafka on|Wait until the restarted broker [^:]+:) (\S+?)\]", res.stdout)
+    want = [(step, b) for b in brokers for step in (
+        "Restart kafka on", "Wait until the restarted broker answers:",
+        "Wait until the restarted broker is back in the ISR of every partition:")]
+    assert steps == want, f"not one broker at a time: {steps}"
+    print(f"rolling restart of {len(brokers)} brokers: site.yml --tags kafka {took:.0f} s")
+    wait_producer_done(timeout=300)
+    res, _ = playbook("run-analysis.yml", "--tags", "wait")
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert_consumer_csvs_exact(SAMPLE, local)
+    res, _ = playbook("site.yml", "--tags", "kafka")  # the config as it was: another roll
+    assert res.returncode == 0, res.stdout[-6000:]

@@ -7,6 +7,7 @@ Modules, one concern each:
     topology   the hosts: names, addresses, inventory groups
     image      the controller's apt sources, nameservers and CAs; the cached debootstrap base image
     network    the bridge, each host's network namespace and veth, NAT (iptables)
+    mirror     the Kafka mirror: build/kafka's archives in Apache's layout, served by http.server on the bridge
     host       one host: its overlayfs disk, its identity files, its nspawn container, ssh
     inventory  the files the lab writes for Ansible (.lab/inventory.ini, .lab/lab-vars.yml)
     cli        the commands (up, down, status, ssh, restart) and their arguments

@@ -8,7 +8,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import network, topology
+from . import mirror, network, topology
 from .host import (SSH_OPTS, Host, ensure_key, ensure_nspawn_tmpfs, known_hosts, lab_nspawn_pids,
                    release_nspawn_tmpfs)
 from .image import base_current_hash, base_dir, debian_sources, ensure_base, nameservers
@@ -108,6 +108,7 @@ def cmd_up(args):
     topology.record(topo)
     write_inventory(topo)
     if not todo:
+        mirror.start()
         log(f"lab is up; inventory {rel(INVENTORY)}")
         return 0
     dns = nameservers()
@@ -116,6 +117,7 @@ def cmd_up(args):
     ensure_nspawn_tmpfs()
     network.ensure_bridge()
     network.ensure_nat()
+    mirror.start()
     for h in todo:
         for p in h.stray_pids():  # a leftover of a half-failed run: stop it first
             log(f"{h.name}: stray systemd-nspawn pid {p} on its root; stopping it")
@@ -172,6 +174,8 @@ def stop_host(name, purge):
 def what_is_left():
     """One line per thing of the lab's that still exists: process, mount, namespace, veth, bridge, rule."""
     left = [f"systemd-nspawn pid {p} of a lab host runs" for p in lab_nspawn_pids()]
+    if mirror.running_pid():
+        left.append(f"the Kafka mirror's http.server pid {mirror.running_pid()} runs")
     lab_dir = os.path.realpath(LAB_DIR) + "/"
     left += [f"mount {rel(m)}" for m in sorted(mountpoints()) if m.startswith(lab_dir)]
     left += [f"network namespace {n}" for n in network.lab_netns()]
@@ -184,6 +188,8 @@ def what_is_left():
 
 def cmd_down(args):
     lock = lab_lock()  # noqa: F841
+    if mirror.stop():  # first: it needs nothing of the hosts, and a failure below must not leave it
+        log("Kafka mirror stopped")
     # Hosts stop in parallel: each waits for its own processes (an orderly shutdown takes a second or two).
     with ThreadPoolExecutor(max_workers=8) as pool:
         names = known_hosts(topology.recorded() or topology.Topology("none", ()))

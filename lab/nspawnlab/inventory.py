@@ -5,6 +5,7 @@ login whose sudo asks for a password, that password in .lab/become/<host> (0600,
 import os
 import secrets
 
+from .mirror import URL as MIRROR_URL
 from .paths import INVENTORY, KEY, LAB_DIR, LAB_VARS, REPO
 from .topology import project_groups
 
@@ -65,11 +66,12 @@ def write_inventory(topo, inventory=INVENTORY, lab_vars=LAB_VARS, project=None):
               "ansible_python_interpreter=/usr/bin/python3", ""]
     with open(inventory, "w") as f:
         f.write("\n".join(lines))
-    # What the lab hands the roles instead of downloads (pass with -e @.lab/lab-vars.yml): extra vars,
-    # because group_vars/all.yml would win over inventory vars.
+    # What the lab hands the roles (pass with -e @.lab/lab-vars.yml): extra vars, because group_vars/all.yml
+    # would win over inventory vars. Kafka comes the way it comes on real machines, downloaded from a mirror
+    # and checked against its .sha512, only the mirror is the lab's own (lab/nspawnlab/mirror.py).
     build = os.path.join(REPO, "build")
     with open(lab_vars, "w") as f:
-        f.write("# written by lab/lab.py: local sources for the lab's hosts\n"
-                f"kafka_archive_src: \"{build}/kafka/kafka_{{{{ kafka_scala_version }}}}-{{{{ kafka_version }}}}.tgz\"\n"
+        f.write("# written by lab/lab.py: the lab's Kafka mirror and local wheels for the lab's hosts\n"
+                f"kafka_mirror: \"{MIRROR_URL}\"\n"
                 f"app_wheelhouse_src: \"{build}/wheelhouse\"\n"
                 f"spark_wheelhouse_src: \"{build}/wheelhouse\"\n")

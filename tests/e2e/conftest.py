@@ -36,6 +36,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if here in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.e2e)
+    # The other topologies purge and replace the session's four hosts: they come after everything else.
+    items.sort(key=lambda item: item.get_closest_marker("lab_topologies") is not None)
 
 
 def lab(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
@@ -140,10 +142,11 @@ def assert_consumer_csvs_exact(*data_files: Path) -> None:
                                                 f"{len(set(rows) - expected[name])} unexpected"
 
 
-def expected_team_csvs() -> tuple[str, str]:
-    """The exact text of both team CSVs for everything streamed so far (tests/support/reference.py)."""
+def expected_team_csvs(*data_files: Path) -> tuple[str, str]:
+    """The exact text of both team CSVs for these data files, by default everything streamed so far
+    (tests/support/reference.py)."""
     from tests.support import reference
 
-    rows = [row for data in STREAMED for row in reference.read_csv_rows(data)]
+    rows = [row for data in data_files or STREAMED for row in reference.read_csv_rows(data)]
     return (reference.to_csv_text(reference.CPU_MEM_HEADER, reference.expected_cpu_mem(rows, rows)),
             reference.to_csv_text(reference.NET_DISK_HEADER, reference.expected_net_disk(rows, rows)))

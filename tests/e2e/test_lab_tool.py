@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 LAB_DIR = ROOT / ".lab"
 SUBNET = "10.213.0.0/24"
+GATEWAY = "10.213.0.1"
 TOPOLOGIES = ROOT / "lab" / "topologies"
 
 
@@ -62,6 +64,8 @@ def what_is_left(recorded: dict[int, str]) -> list[str]:
                 continue
             if st and st[0] != "Z" and any(a.startswith(hosts_dir) for a in argv):
                 left.append(f"process {d} ({st[1]}) on a lab host's disk")
+            if st and st[0] != "Z" and b"http.server" in argv and GATEWAY.encode() in argv:
+                left.append(f"process {d} ({st[1]}): the Kafka mirror's server")
     for pid, start in recorded.items():
         st = stat(pid)
         if st and st[2] == start and st[0] != "Z":  # a zombie has exited: only its parent's wait is due
@@ -105,6 +109,9 @@ def test_down_right_after_up_leaves_nothing(lab_to_ourselves, topology, hosts):
         assert up.returncode == 0, up.stderr[-3000:]
         recorded = recorded_processes()
         assert len(recorded) == hosts, up.stderr[-3000:]
+        # the Kafka mirror answers on the bridge (lab/nspawnlab/mirror.py)
+        with urllib.request.urlopen(f"http://{GATEWAY}:8213/kafka/4.1.1/kafka_2.13-4.1.1.tgz.sha512", timeout=10) as r:
+            assert r.read().decode().startswith("kafka_2.13-4.1.1.tgz: ")
     finally:
         down = lab("down", timeout=300)
     assert down.returncode == 0, down.stderr[-3000:]

@@ -123,6 +123,7 @@ BAD = [
     ({"kafka_version": "3.9.1"}, "kafka_version must be a 4.x release"),
     ({"kafka_topic_replication_factor": 3}, "kafka_topic_replication_factor must be between 1 and the number of brokers"),
     ({"kafka_port": "ninety"}, "kafka_port"),
+    ({"kafka_min_insync_replicas": 2}, "kafka_min_insync_replicas must be between 1 and kafka_topic_replication_factor (1)"),
     ({"java_min_version": "seventeen"}, "java_min_version"),
     ({"kafka_archive_src": "/nonexistent/kafka.tgz"}, "kafka_archive_src: no file /nonexistent/kafka.tgz"),
     ({"kafka_security": "ssl"}, "value of kafka_security must be one of: plaintext, sasl_scram"),

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from nspawnlab import cli, host, image, inventory, paths, topology
+from nspawnlab import cli, host, image, inventory, mirror, network, paths, topology
 
 pytestmark = pytest.mark.lint
 
@@ -171,7 +171,8 @@ def test_inventory_groups(tmp_path):
 def test_lab_vars_point_the_roles_at_local_sources(tmp_path):
     inventory.write_inventory(topology.load(), str(tmp_path / "inventory.ini"), str(tmp_path / "lab-vars.yml"))
     text = (tmp_path / "lab-vars.yml").read_text()
-    assert "kafka_archive_src: " in text and "{{ kafka_version }}.tgz" in text
+    assert f'kafka_mirror: "http://{network.GATEWAY}:{mirror.PORT}/kafka"' in text
+    assert "kafka_archive_src" not in text, "the lab's Kafka comes through the download path, from its mirror"
     assert f'app_wheelhouse_src: "{paths.REPO}/build/wheelhouse"' in text
 
 

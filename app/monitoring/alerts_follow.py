@@ -32,7 +32,8 @@ def follow(cfg: Config, from_beginning: bool, out=None, stop: threading.Event | 
     topic = cfg.topics.alerts
     try:
         with stop_ends_connecting(stop):
-            consumer = KafkaConsumer(**client_options(cfg), group_id=None, enable_auto_commit=False)
+            consumer = KafkaConsumer(**client_options(cfg), group_id=None, enable_auto_commit=False,
+                                     allow_auto_create_topics=False)
     except NoBrokersAvailable as exc:
         raise AlertsError(unreachable_message(cfg, exc)) from None
     except StoppedWhileConnecting:

@@ -68,7 +68,7 @@ def discover(cfg: Config, topics: list[str], stop: threading.Event, settle_secon
 
     with stop_ends_connecting(stop):
         consumer = KafkaConsumer(**client_options(cfg), enable_auto_commit=False, group_id=None,
-                                 consumer_timeout_ms=1000)
+                                 allow_auto_create_topics=False)
     try:
         told, seen_at = False, None
         while not stop.is_set():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from monitoring.wiring import ALERT_COLUMN, JOBS, STREAM_JOBS, TEAM_CSV_LEAD
+from monitoring.wiring import ALERT_COLUMN, STREAM_JOBS, TEAM_CSV_LEAD
 from tests.support import reference
 from tests.support.pipeline import (ROOT, SAMPLE, Service, command, csv_rows, data_lines, run, team_csv,
                                     topics_of, wait_caught_up, wait_for, write_config)
@@ -177,3 +177,28 @@ def test_the_last_windows_appear_without_new_data(live_replay):
     job2 = live_replay["streams"]["stream-job2"]
     assert "closing the open windows" in job2.text(), "the trailing windows came without the flush"
     assert live_replay["timing"]["stream-job2"] <= TRAILING_BOUND, live_replay["timing"]
+
+
+def test_a_24h_series_replayed_before_the_job_starts_gives_the_reference(kafka_broker, tmp_path):
+    """Midnight in a time-only series, and a backlog: the whole day waits on the topics when the
+    stream job starts (a job started late, or after a long outage), and is windowed exactly."""
+    data = tmp_path / "day.csv"
+    res = run(None, "generate", "--out", str(data), "--servers=3", "--hours=24", "--interval=5", "--start=10:00:00")
+    assert res.returncode == 0, res.stderr
+    kafka_broker.create_topics(topics_of("liveday"), partitions=3)
+    kafka_broker.create_topics(["liveday-alerts"], partitions=1)
+    config = write_config(tmp_path, kafka_broker.bootstrap_servers, "liveday", data_file=data,
+                          topics={"alerts": "liveday-alerts"}, live=live_section())
+    produced = run(config, "producer")
+    assert produced.returncode == 0, produced.stderr[-2000:]
+    want = reference.expected_files_from_data([data])[0]
+    path = tmp_path / "output" / STREAM_JOBS["stream-job1"].live_csv
+    job = Service(config, "stream-job1", tmp_path).start()
+    try:
+        wait_for(lambda: line_count(path) >= want.count("\n") - 1, 240, "the day's windows")
+    finally:
+        assert job.stop(timeout=60) == 0, job.text()[-3000:]
+    got = sorted_live(path)
+    assert got == want
+    starts = [line.split(",")[1] for line in got.splitlines()[1:] if line.startswith("server_1,")]
+    assert starts[0] == "10:00:00" and starts[-1] == "09:59:50"

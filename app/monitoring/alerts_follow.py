@@ -25,7 +25,7 @@ class AlertsError(Exception):
 
 def follow(cfg: Config, from_beginning: bool, out=None, stop: threading.Event | None = None) -> int:
     from kafka import KafkaConsumer, TopicPartition
-    from kafka.errors import NoBrokersAvailable
+    from kafka.errors import KafkaError
 
     out = out or sys.stdout
     stop = stop or threading.Event()
@@ -34,7 +34,7 @@ def follow(cfg: Config, from_beginning: bool, out=None, stop: threading.Event | 
         with stop_ends_connecting(stop):
             consumer = KafkaConsumer(**client_options(cfg), group_id=None, enable_auto_commit=False,
                                      allow_auto_create_topics=False)
-    except NoBrokersAvailable as exc:
+    except KafkaError as exc:
         raise AlertsError(unreachable_message(cfg, exc)) from None
     except StoppedWhileConnecting:
         return 0

@@ -144,12 +144,13 @@ class _Batches:
 
 def _alerts_publisher(cfg: Config, stop: threading.Event):
     from kafka import KafkaProducer
-    from kafka.errors import KafkaError, NoBrokersAvailable
+    from kafka.errors import KafkaError
 
     try:
         with stop_ends_connecting(stop):
-            producer = KafkaProducer(**client_options(cfg), acks="all", enable_idempotence=True, linger_ms=5)
-    except NoBrokersAvailable as exc:
+            producer = KafkaProducer(**client_options(cfg), acks="all", enable_idempotence=True, linger_ms=5,
+                                     max_block_ms=int(cfg.kafka.connect_timeout_seconds * 1000))
+    except KafkaError as exc:
         raise JobError(unreachable_message(cfg, exc)) from None
 
     def publish(messages) -> None:

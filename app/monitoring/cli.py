@@ -16,12 +16,15 @@ from pathlib import Path
 
 from .config_file import load_config
 from .core.config import ConfigError
-from .wiring import CONSUMERS, JOBS, consumer_summary, describe, job_summary
+from .wiring import ALERTS_TOPIC_DEFAULT, CONSUMERS, JOBS, STREAM_JOBS, consumer_summary, describe, job_summary
+from .wiring import stream_summary
 
 ROLES = {
     "producer": "publish the data file (or, with --source live, this machine's own metrics) to the four topics",
     **{role: consumer_summary(role) for role in CONSUMERS},
     **{name: job_summary(name) for name in JOBS},
+    **{name: stream_summary(name) for name in STREAM_JOBS},
+    "alerts": f"follow the live path's alerts ({ALERTS_TOPIC_DEFAULT}): one line per alert as it comes",
     "check-config": "validate the config file and print what it says",
     "wait-caught-up": "wait until a consumer has written everything produced so far",
     "reset": "remove a stopped consumer's CSVs, checkpoint and team CSV, to start a new series",
@@ -70,8 +73,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     prod.add_argument("--speedup", type=float, help="replay this many times faster than the ts")
     prod.add_argument("--interval", type=float, help="seconds between live samples")
     prod.add_argument("--data", metavar="FILE", help="the data file (default: data_file of the config)")
-    for job in JOBS:
+    for job in (*JOBS, *STREAM_JOBS):
         roles[job].add_argument("--master", help="Spark master URL (default: spark.master of the config)")
+    roles["alerts"].add_argument("--from-beginning", action="store_true",
+                                 help="print the alerts already on the topic first (default: only new ones)")
     wait = roles["wait-caught-up"]
     wait.add_argument("consumer", choices=tuple(CONSUMERS))
     wait.add_argument("--timeout", type=float, default=600.0, help="seconds to wait at most (default 600)")
@@ -232,6 +237,21 @@ def _dispatch(args) -> int:
             raise Failure(1, str(exc)) from None
     if args.role == "reset":
         return _reset(cfg, args)
+    if args.role == "alerts":
+        from .alerts_follow import AlertsError, follow
+
+        try:
+            return follow(cfg, args.from_beginning)
+        except AlertsError as exc:
+            raise Failure(1, str(exc)) from None
+    if args.role in STREAM_JOBS:
+        from .jobs.stream_job import run as run_stream
+        from .jobs.windowed_job import JobError
+
+        try:
+            return run_stream(cfg, STREAM_JOBS[args.role], args.master)
+        except JobError as exc:
+            raise Failure(1, f"{args.role}: {exc}") from None
     from .jobs.windowed_job import JobError, run
 
     try:

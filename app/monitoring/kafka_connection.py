@@ -51,6 +51,26 @@ def client_options(cfg: Config) -> dict:
     return opts
 
 
+def spark_kafka_options(cfg: Config) -> dict:
+    """The same connection and security options for Spark's Kafka connector (a Java client)."""
+    k = cfg.kafka
+    opts = {"kafka.bootstrap.servers": ",".join(k.bootstrap_servers), "kafka.security.protocol": k.security_protocol}
+    if k.security_protocol == "SASL_SSL":
+        password = k.sasl_password_file.read_text().strip()
+
+        def quoted(text: str) -> str:
+            return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+        opts.update({
+            "kafka.sasl.mechanism": k.sasl_mechanism,
+            "kafka.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                                      f"username={quoted(k.sasl_username)} password={quoted(password)};",
+        })
+        if k.ssl_cafile:
+            opts.update({"kafka.ssl.truststore.type": "PEM", "kafka.ssl.truststore.location": str(k.ssl_cafile)})
+    return opts
+
+
 def unreachable_message(cfg: Config, exc: Exception) -> str:
     servers = ", ".join(cfg.kafka.bootstrap_servers)
     return (f"cannot reach the Kafka broker at {servers} within {cfg.kafka.connect_timeout_seconds:g} s "

@@ -30,6 +30,13 @@ TOPICS = {t.key: t for t in (
 )}
 TOPIC_KEYS = tuple(TOPICS)
 
+# The live path's alerts: one JSON message per alert of a closed window, keyed by server_id, on this
+# topic (config.yaml's `topics.alerts`; optional there, unlike the four data topics).
+ALERTS_TOPIC_KEY = "alerts"
+ALERTS_TOPIC_DEFAULT = "topic-alerts"
+# An alert message's fields before the job's two aggregates, and after them the alert's label.
+ALERT_MESSAGE_LEAD = ("job", "server_id", "window_start", "window_end")
+
 # Beside each consumer CSV the consumers keep, in this folder of output_dir under the same name, the
 # same rows with the event time the producer decided in front: what the batch jobs read (a CSV
 # interleaves its topic's partitions, so its line order is not the series' order).
@@ -90,7 +97,8 @@ class Job:
     first: MetricInput
     second: MetricInput
     labels: AlertLabels
-    suffix: str           # the team CSV is team_<N>_<suffix>.csv
+    suffix: str           # the team CSV is team_<N>_<suffix>.csv; the live CSV live_<suffix>.csv
+    stream: str           # the CLI subcommand of its live twin (Spark Structured Streaming from Kafka)
 
     @property
     def header(self) -> tuple:
@@ -100,8 +108,17 @@ class Job:
         return team_csv_name(team, self.suffix)
 
     @property
-    def live_name(self) -> str:
+    def live_csv(self) -> str:
+        """The live CSV its stream job appends each closed window to, in output_dir."""
         return live_csv_name(self.suffix)
+
+    @property
+    def topics(self) -> tuple:
+        return (self.first.topic, self.second.topic)
+
+    @property
+    def alert_fields(self) -> tuple:
+        return (*ALERT_MESSAGE_LEAD, self.first.out, self.second.out, ALERT_COLUMN)
 
 
 def team_csv_name(team: str, suffix: str) -> str:
@@ -122,12 +139,12 @@ JOBS = {j.name: j for j in (
         MetricInput("cpu", "cpu_pct", "avg", "avg_cpu", "cpu"),
         MetricInput("mem", "mem_pct", "avg", "avg_mem", "mem"),
         AlertLabels("High CPU + Memory stress", "CPU spike suspected", "Memory saturation suspected"),
-        "CPU_MEM"),
+        "CPU_MEM", "stream-job1"),
     Job("spark-job2", "consumer2", "window maxima of network-in and disk I/O with alerts",
         MetricInput("net", "net_in", "max", "max_net_in", "net_in"),
         MetricInput("disk", "disk_io", "max", "max_disk_io", "disk_io"),
         AlertLabels("Network flood + Disk thrash suspected", "Possible DDoS", "Disk thrash suspected"),
-        "NET_DISK"),
+        "NET_DISK", "stream-job2"),
 )}
 
 
@@ -137,9 +154,20 @@ def consumer_summary(role: str) -> str:
     return f"consume {' and '.join(names)} into {' and '.join(c.csvs)}, until stopped"
 
 
+# The stream jobs by their CLI subcommand.
+STREAM_JOBS = {j.stream: j for j in JOBS.values()}
+
+
 def job_summary(name: str) -> str:
     job = JOBS[name]
     return f"{job.summary} -> {team_csv_name('<N>', job.suffix)}"
+
+
+def stream_summary(name: str) -> str:
+    job = STREAM_JOBS[name]
+    topics = " and ".join(TOPICS[k].default_name for k in job.topics)
+    return (f"live: {job.summary} from {topics} as they arrive -> {job.live_csv}, "
+            f"alerts to {ALERTS_TOPIC_DEFAULT}, until stopped")
 
 
 def describe() -> dict:
@@ -157,8 +185,10 @@ def describe() -> dict:
                      "second": metric(j.second),
                      "labels": {"both": j.labels.both, "first_only": j.labels.first_only,
                                 "second_only": j.labels.second_only},
-                     "suffix": j.suffix, "header": list(j.header)}
+                     "suffix": j.suffix, "header": list(j.header),
+                     "stream": j.stream, "live_csv": j.live_csv, "alert_fields": list(j.alert_fields)}
                  for n, j in JOBS.items()},
+        "alerts_topic": {"key": ALERTS_TOPIC_KEY, "default_name": ALERTS_TOPIC_DEFAULT},
         "team_csv_name": team_csv_name("{team}", "{suffix}"),
     }
 
@@ -167,7 +197,9 @@ def ansible_vars() -> dict:
     """What the playbooks need of the wiring (playbooks/vars/wiring.yml is this, generated)."""
     return {
         "wiring_topics": {k: t.default_name for k, t in TOPICS.items()},
+        "wiring_alerts_topic": ALERTS_TOPIC_DEFAULT,
         "wiring_consumers": {r: {"topics": list(c.topics), "csvs": list(c.csvs)} for r, c in CONSUMERS.items()},
-        "wiring_jobs": {j.consumer: {"job": j.name, "suffix": j.suffix, "header": ",".join(j.header)}
+        "wiring_jobs": {j.consumer: {"job": j.name, "suffix": j.suffix, "header": ",".join(j.header),
+                                     "stream": j.stream, "live_csv": j.live_csv, "topics": list(j.topics)}
                         for j in JOBS.values()},
     }

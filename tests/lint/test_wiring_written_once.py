@@ -42,6 +42,8 @@ def _patterns() -> dict[str, re.Pattern]:
     for t in wiring.TOPICS.values():
         facts[t.default_name] = rf"(?<![\w-]){re.escape(t.default_name)}(?![\w-])"
         facts[t.csv] = rf"(?<![\w-]){re.escape(t.csv)}"
+    alerts = wiring.ALERTS_TOPIC_DEFAULT
+    facts[alerts] = rf"(?<![\w-]){re.escape(alerts)}(?![\w-])"
     for job in wiring.JOBS.values():
         facts[job.suffix] = rf"(_|[\"']){re.escape(job.suffix)}(\.csv|[\"'])"   # team_.._X.csv, "X"
         header = ",".join(job.header)

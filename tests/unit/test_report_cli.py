@@ -66,8 +66,8 @@ def test_a_wrong_header_is_one_line_and_exit_code_2(team_dir, capsys):
 def test_live_csvs_beside_the_team_csvs_get_their_own_sections(team_dir):
     job = JOBS["spark-job1"]
     lines = (team_dir / job.output_name(TEAM)).read_text().splitlines()
-    (team_dir / job.live_name).write_text("\n".join(lines[:40]) + "\n")   # only one job's live CSV so far
+    (team_dir / job.live_csv).write_text("\n".join(lines[:40]) + "\n")   # only one job's live CSV so far
     assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir), "--top", "1"]) == 0
     html = (team_dir / REPORT_FILE).read_text()
-    assert 'id="live-alerts"' in html and f"{job.live_name}</td><td>39 rows" in html
+    assert 'id="live-alerts"' in html and f"{job.live_csv}</td><td>39 rows" in html
     assert 'id="team-alerts"' in html

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..wiring import TOPIC_KEYS
+from ..wiring import ALERTS_TOPIC_DEFAULT, ALERTS_TOPIC_KEY, TOPIC_KEYS
 
 
 class ConfigError(ValueError):
@@ -22,6 +22,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Topics:
     names: Mapping[str, str]    # topic key (monitoring.wiring.TOPICS) -> Kafka topic name
+    alerts: str = ALERTS_TOPIC_DEFAULT   # the live path's alerts topic
 
     def name(self, key: str) -> str:
         return self.names[key]
@@ -88,6 +89,17 @@ class SparkSettings:
 
 
 @dataclass(frozen=True)
+class LiveSettings:
+    """The live path: the stream jobs (monitoring.jobs.stream_job)."""
+    enabled: bool
+    checkpoint_dir: Path            # Spark's checkpoints and the live sink's own, under output_dir by default
+    connector_dir: Path | None      # the folder of Spark's Kafka connector jars (make spark-kafka-dist)
+    allowed_lateness_seconds: int   # the watermark's delay: how late (in event time) a row may still count
+    trigger_seconds: float          # one micro-batch every so many seconds
+    flush_after_seconds: float      # no new data this long: the open windows are closed (trailing windows)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     team_number: str
@@ -101,6 +113,7 @@ class Config:
     producer: ProducerSettings
     consumer: ConsumerSettings
     spark: SparkSettings
+    live: LiveSettings
 
 
 # --- checks: each takes (key, value) and returns the typed value or raises ConfigError ----------
@@ -232,11 +245,14 @@ def config_from_mapping(data: Any, path: Path) -> Config:
         _fail("kafka.sasl_username", "and kafka.sasl_password_file are needed with SASL_SSL")
 
     t = root.section("topics")
-    topics = Topics({k: t.get(k, _text, _TOPIC, "a Kafka topic name") for k in TOPIC_KEYS})
+    topics = Topics({k: t.get(k, _text, _TOPIC, "a Kafka topic name") for k in TOPIC_KEYS},
+                    t.get(ALERTS_TOPIC_KEY, _text, _TOPIC, "a Kafka topic name", default=ALERTS_TOPIC_DEFAULT))
     t.done()
     names = list(topics.names.values())
     if len(set(names)) != len(names):
         _fail("topics", f"must name {_COUNT.get(len(names), len(names))} different topics", names)
+    if topics.alerts in names:
+        _fail(f"topics.{ALERTS_TOPIC_KEY}", "must not be one of the data topics", topics.alerts)
 
     h = root.section("hosts")
     hosts = Hosts(*(h.get(n, _text, what="address") for n in ("producer", "broker", "consumer1", "consumer2")))
@@ -288,13 +304,38 @@ def config_from_mapping(data: Any, path: Path) -> Config:
     )
     s.done()
 
+    output_dir = root.get("output_dir", local_path)
+    lv = root.section("live", required=False)
+
+    def under_output(key, v):
+        p = Path(_text(key, v, what="path"))
+        return Path(os.path.normpath(p if p.is_absolute() else output_dir / p))
+
+    live = LiveSettings(
+        enabled=lv.get("enabled", _flag, default=True),
+        checkpoint_dir=lv.get("checkpoint_dir", under_output, default=output_dir / ".live"),
+        connector_dir=lv.get("connector_dir", optional_path, default=None),
+        allowed_lateness_seconds=lv.get("allowed_lateness_seconds", _whole, 0, default=10),
+        trigger_seconds=lv.get("trigger_seconds", _number, 0.1, default=1.0),
+        flush_after_seconds=lv.get("flush_after_seconds", _number, 1.0, default=20.0),
+    )
+    lv.done()
+    if live.flush_after_seconds > 50:
+        # The trailing windows must appear within a minute of the last row (issue 13): the flush,
+        # then a micro-batch or two.
+        _fail("live.flush_after_seconds", "must be <= 50 (the last windows appear within a minute)",
+              live.flush_after_seconds)
+    if live.trigger_seconds > 5:
+        _fail("live.trigger_seconds", "must be <= 5 (a closed window is written within seconds)",
+              live.trigger_seconds)
+
     cfg = Config(
         path=path,
         team_number=root.get("team_number", _team),
-        output_dir=root.get("output_dir", local_path),
+        output_dir=output_dir,
         data_file=root.get("data_file", local_path),
         kafka=kafka, topics=topics, hosts=hosts, thresholds=thresholds, window=window,
-        producer=producer, consumer=consumer, spark=spark,
+        producer=producer, consumer=consumer, spark=spark, live=live,
     )
     root.done()
     return cfg

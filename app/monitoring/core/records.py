@@ -13,7 +13,8 @@ METRICS = COLUMNS[2:]
 PERCENT_METRICS = ("cpu_pct", "mem_pct")
 
 _NUMBER_RE = re.compile(r"^\d+(\.\d+)?$")
-_SERVER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+SERVER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"   # also the stream jobs' Spark filter
+_SERVER_RE = re.compile(SERVER_PATTERN)
 
 
 class RowError(ValueError):

@@ -35,7 +35,7 @@ class Sources:
     def __init__(self, cfg: Config):
         self.cfg = cfg
         out = Path(cfg.output_dir)
-        self.live = {name: CsvFollower(out / job.live_name) for name, job in JOBS.items()}
+        self.live = {name: CsvFollower(out / job.live_csv) for name, job in JOBS.items()}
         self.consumers = {key: CsvFollower(out / csv) for key, csv in consumer_csvs().items()}
         self.board = self._board(CONSUMERS)
 

@@ -164,12 +164,14 @@ def _event_inputs(paths, job: Job, workdir: Path):
     return chosen, kinds.pop()
 
 
-def spark_session(cfg: Config, master: str):
+def spark_session(cfg: Config, master: str, jars: list[Path] | None = None, app_name: str = "monitoring"):
+    """The jobs' session; `jars`: extra jars on its class path (the stream jobs' Kafka connector,
+    installed beside the app, never fetched at run time)."""
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         raise JobError("Spark needs Java 17 or newer: install a JRE or set JAVA_HOME")
     from pyspark.sql import SparkSession
 
-    builder = (SparkSession.builder.master(master).appName("monitoring")
+    builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.ui.enabled", "false")
                .config("spark.sql.session.timeZone", "UTC")
                # Adaptive execution re-plans after every shuffle: on these small, fixed plans it only
@@ -177,12 +179,51 @@ def spark_session(cfg: Config, master: str):
                .config("spark.sql.adaptive.enabled", "false")
                .config("spark.sql.shuffle.partitions", str(cfg.spark.shuffle_partitions))
                .config("spark.driver.memory", cfg.spark.driver_memory))
+    if jars:
+        builder = builder.config("spark.jars", ",".join(str(j) for j in jars))
     if master.startswith("local"):
         # Local mode needs no resolvable hostname: lab and laptop hostnames often are not.
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def measured(value):
+    """A value read as a float, or null: NaN and infinities are not measurements (such a row is
+    skipped like an unreadable one)."""
+    from pyspark.sql import functions as F
+
+    return F.when(~F.isnan(value) & (F.abs(value) != float("inf")), value)
+
+
+def aggregate(inp: MetricInput, col: str):
+    """The input's aggregate (avg or max) of a column, rounded as Spark's round(x, 2) does."""
+    from pyspark.sql import functions as F
+
+    return F.round((F.avg if inp.aggregate == "avg" else F.max)(col), 2).alias(inp.out)
+
+
+def window_time(seconds, kind: str):
+    """A window's start or end (epoch seconds) as the team CSV writes it; the session is in UTC."""
+    from pyspark.sql import functions as F
+
+    pattern = "HH:mm:ss" if kind == TIME_ONLY else "yyyy-MM-dd HH:mm:ss"
+    return F.date_format(F.timestamp_seconds(seconds), pattern)
+
+
+def team_columns(job: Job, cfg: Config, kind: str, start) -> list:
+    """The team CSV's columns after server_id, from a window's start (epoch seconds) and the two
+    rounded aggregates (columns named as the job's outputs): what the batch and stream jobs write."""
+    from pyspark.sql import functions as F
+
+    d1, d2 = written_value(F.col(job.first.out)), written_value(F.col(job.second.out))
+    thresholds = (getattr(cfg.thresholds, job.first.threshold_key), getattr(cfg.thresholds, job.second.threshold_key))
+    _, window_start, window_end = TEAM_CSV_LEAD
+    return [window_time(start, kind).alias(window_start),
+            window_time(start + cfg.window.duration_seconds, kind).alias(window_end),
+            d1.cast("string").alias(job.first.out), d2.cast("string").alias(job.second.out),
+            alert_column(job.labels, d1, thresholds[0], d2, thresholds[1]).alias(ALERT_COLUMN)]
 
 
 def _read_both(spark, events, job: Job):
@@ -196,9 +237,7 @@ def _read_both(spark, events, job: Job):
         fields = [T.StructField(EVENT_TIME_COLUMN, T.LongType())] + [
             T.StructField(c, T.StringType() if c in ("ts", "server_id") else T.FloatType()) for c in inp.columns]
         df = spark.read.csv(str(path), header=True, schema=T.StructType(fields), mode="PERMISSIVE")
-        value = F.col(inp.metric)
-        # NaN and infinities are not measurements: such a row is skipped like an unreadable one.
-        value = F.when(~F.isnan(value) & (F.abs(value) != float("inf")), value)
+        value = measured(F.col(inp.metric))
         none = F.lit(None).cast(T.FloatType())
         frames.append(df.select(F.lit(inp.file).alias("file"), F.col(EVENT_TIME_COLUMN).alias("t"), "server_id",
                                 (value if n == 0 else none).alias("v1"), (value if n == 1 else none).alias("v2")))
@@ -217,9 +256,6 @@ def _windows(rows, cfg: Config, job: Job, skipped):
 
     duration, slide = cfg.window.duration_seconds, cfg.window.slide_seconds
 
-    def agg(inp: MetricInput, col: str):
-        return F.round((F.avg if inp.aggregate == "avg" else F.max)(col), 2).alias(inp.out)
-
     bad = F.col("t").isNull() | F.col("server_id").isNull() | (F.col("v1").isNull() & F.col("v2").isNull())
     # The anchor is a second, small branch of the plan; only the main one counts the skipped rows.
     t0 = rows.where(~bad).agg(F.min("t").alias("t0"))
@@ -231,27 +267,16 @@ def _windows(rows, cfg: Config, job: Job, skipped):
     return (good.crossJoin(F.broadcast(t0))
             .select("server_id", "t0", "v1", "v2", F.explode(F.sequence(first_k, F.floor(offset / slide))).alias("k"))
             .groupBy("server_id", "t0", "k")
-            .agg(agg(job.first, "v1"), agg(job.second, "v2")))
+            .agg(aggregate(job.first, "v1"), aggregate(job.second, "v2")))
 
 
 def _result_plan(rows, job: Job, cfg: Config, kind: str, skipped):
     """The team CSV's rows, in order: aggregates per window, their times, the written values, alerts."""
     from pyspark.sql import functions as F
 
-    pattern = "HH:mm:ss" if kind == TIME_ONLY else "yyyy-MM-dd HH:mm:ss"  # the session is in UTC
     start = F.col("t0") + F.col("k") * cfg.window.slide_seconds
-
-    def stamp(seconds):
-        return F.date_format(F.timestamp_seconds(seconds), pattern)
-
-    d1, d2 = written_value(F.col(job.first.out)), written_value(F.col(job.second.out))
-    thresholds = (getattr(cfg.thresholds, job.first.threshold_key), getattr(cfg.thresholds, job.second.threshold_key))
-    server, window_start, window_end = TEAM_CSV_LEAD
     return (_windows(rows, cfg, job, skipped)
-            .select(server, "k", stamp(start).alias(window_start),
-                    stamp(start + cfg.window.duration_seconds).alias(window_end),
-                    d1.cast("string").alias(job.first.out), d2.cast("string").alias(job.second.out),
-                    alert_column(job.labels, d1, thresholds[0], d2, thresholds[1]).alias(ALERT_COLUMN))
+            .select(TEAM_CSV_LEAD[0], "k", *team_columns(job, cfg, kind, start))
             .coalesce(1)  # one output file; no extra shuffle (the sort below makes the order)
             .sortWithinPartitions("server_id", "k")
             .drop("k"))

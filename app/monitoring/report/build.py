@@ -81,13 +81,13 @@ def _sections(views: list[JobView], run: Run, top: int, prefix: str, heading: st
               ["thresholds", escape(", ".join(f"{k} > {t:g}" for k, t in run.thresholds.items()))],
               ["servers", f'<span id="{prefix}-server-count">{len(names)}</span>'],
               ["windows", escape(span)]]
-    params += [[escape(v.job.output_name(run.team) if prefix == "team" else v.job.live_name),
+    params += [[escape(v.job.output_name(run.team) if prefix == "team" else v.job.live_csv),
                 f"{len(v.rows)} rows ({escape(_metric_name(v.job.first))}, {escape(_metric_name(v.job.second))})"]
                for v in views]
     params += [["data file", f"<code>{escape(run.data_file)}</code>"], ["data file digest", f"<code>{escape(run.data_digest)}</code>"]]
     out = [page.section(f"{prefix}-run", f"{heading}: the run", page.table(["", ""], params))]
 
-    counts = "".join(page.counts_table(v.job.output_name(run.team) if prefix == "team" else v.job.live_name,
+    counts = "".join(page.counts_table(v.job.output_name(run.team) if prefix == "team" else v.job.live_csv,
                                        alert_counts(v), kind_codes(v.job)) for v in views)
     totals = alerts_per_server(views)
     ranked = [s for s in top_servers(views, 10) if s[1] > 0]
@@ -129,7 +129,7 @@ def build(cfg: Config, folder: Path | None = None, data_file: Path | None = None
     if not any(v.rows for v in team):
         raise ReportInputError(f"{folder}: the team CSVs hold no rows")
     sections = _sections(team, run, top, "team", "Batch analysis")
-    live_paths = [(folder / job.live_name, job) for job in JOBS.values() if (folder / job.live_name).exists()]
+    live_paths = [(folder / job.live_csv, job) for job in JOBS.values() if (folder / job.live_csv).exists()]
     if live_paths:
         live = job_views([read_team_file(p, job) for p, job in live_paths])
         if any(v.rows for v in live):

@@ -1,0 +1,229 @@
+"""The live path: a batch job's twin on Spark Structured Streaming, reading its two topics from Kafka.
+
+The same contract as monitoring.jobs.windowed_job, built from the same definitions: the event time
+the producer sent with each message (header event_time), values read as FloatType, the grid anchored
+at the series' earliest event time (monitoring.jobs.stream_anchor), avg/max rounded by Spark's
+round(), the window times and alert labels of windowed_job.team_columns. A watermark of
+live.allowed_lateness_seconds closes windows; Spark emits each closed window once (append mode) to
+the sink (monitoring.jobs.live_sink: the live CSV exactly once, alerts on the alerts topic); a flush
+mark (monitoring.jobs.idle_flush) closes the last windows when no data comes.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+
+from ..core.alert_messages import Alert
+from ..core.config import Config
+from ..core.records import EVENT_TIME_HEADER, ORIGIN_HEADER, PERCENT_METRICS, SERVER_PATTERN
+from ..kafka_connection import StoppedWhileConnecting, client_options, spark_kafka_options, stop_ends_connecting
+from ..kafka_connection import unreachable_message
+from ..wiring import TEAM_CSV_LEAD, Job
+from . import stream_anchor
+from .idle_flush import IdleFlush
+from .live_sink import LiveSink, SinkError
+from .windowed_job import JobError, aggregate, measured, spark_session, team_columns
+
+log = logging.getLogger("stream-job")
+
+FLUSH_MARKS = "flush-marks"
+SPARK_CHECKPOINT = "spark"
+
+
+def connector_jars(cfg: Config) -> list[Path]:
+    folder = cfg.live.connector_dir
+    if folder is None:
+        raise JobError("live.connector_dir is not set: it names the folder of Spark's Kafka connector jars "
+                       "(make spark-kafka-dist builds it; the spark role installs it)")
+    jars = sorted(folder.glob("*.jar")) if folder.is_dir() else []
+    if not any(j.name.startswith("spark-sql-kafka") for j in jars):
+        raise JobError(f"live.connector_dir {folder} holds no spark-sql-kafka jar")
+    return jars
+
+
+def _rows(spark, cfg: Config, job: Job, marks_dir: Path):
+    """Both topics and the flush marks as one frame: (key, t, server_id, v1, v2), t in epoch seconds."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    names = {k: cfg.topics.name(k) for k in job.topics}
+    kafka = (spark.readStream.format("kafka").options(**spark_kafka_options(cfg))
+             .option("subscribe", ",".join(names.values()))
+             .option("startingOffsets", "earliest")
+             .option("includeHeaders", "true")
+             # Segments deleted by retention, or topics re-created afresh: go on from what is there.
+             .option("failOnDataLoss", "false")
+             .option("groupIdPrefix", f"monitoring-{job.stream}")
+             .load())
+    schema = T.StructType([T.StructField("ts", T.StringType()), T.StructField("server_id", T.StringType()),
+                           # FloatType is the contract: values are read as 32-bit floats before avg/max.
+                           *[T.StructField(m.metric, T.FloatType()) for m in (job.first, job.second)]])
+    doc = F.from_json(F.col("value").cast("string"), schema)
+
+    def header(name):
+        return F.filter(F.col("headers"), lambda h: h["key"] == F.lit(name))[0]["value"].cast("string")
+
+    ts = F.trim(doc["ts"])
+    ts_seconds = F.when(ts.rlike(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"),
+                        F.substring(ts, 1, 2).cast("long") * 3600 + F.substring(ts, 4, 2).cast("long") * 60
+                        + F.substring(ts, 7, 2).cast("long")) \
+        .when(ts.rlike(r"^\d{4}-\d{2}-\d{2} ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"),
+              F.unix_timestamp(ts, "yyyy-MM-dd HH:mm:ss"))
+    # The producer's event time (epoch ms); a message without it is placed by its ts, as the consumers do.
+    event_ms = header(EVENT_TIME_HEADER)
+    event_seconds = F.expr(f"cast({EVENT_TIME_HEADER}_ms as long) div 1000")
+    # A ts that is not one of the two forms makes the message unusable, as for the consumers.
+    t = F.when(ts_seconds.isNotNull(), F.when(event_ms.isNull(), ts_seconds)
+               .when(event_ms.rlike(r"^\d+$"), event_seconds))
+
+    def value(m):
+        v = measured(doc[m.metric])
+        ok = (v >= 0) & ((v <= 100) if m.metric in PERCENT_METRICS else F.lit(True))
+        return F.when((F.col("topic") == names[m.topic]) & ok, v)
+
+    data = (kafka.withColumn(f"{EVENT_TIME_HEADER}_ms", event_ms)
+            .select(
+                # What makes a message the same message: its data file line (a producer run twice sends
+                # it twice), else its place in the topic.
+                F.concat_ws("/", F.col("topic"), F.coalesce(header(ORIGIN_HEADER), F.concat_ws(
+                    "/", F.col("partition").cast("string"), F.col("offset").cast("string")))).alias("key"),
+                t.alias("t"), F.trim(doc["server_id"]).alias("server_id"),
+                value(job.first).alias("v1"), value(job.second).alias("v2"))
+            .where(F.col("t").isNotNull() & F.col("server_id").rlike(SERVER_PATTERN)
+                   & (F.col("v1").isNotNull() | F.col("v2").isNotNull())))
+    none = F.lit(None).cast(T.FloatType())
+    marks = (spark.readStream.schema(T.StructType([T.StructField("t", T.LongType())]))
+             .option("cleanSource", "delete").json(str(marks_dir))
+             .select(F.concat(F.lit("flush/"), F.col("t").cast("string")).alias("key"), "t",
+                     F.lit(None).cast(T.StringType()).alias("server_id"), none.alias("v1"), none.alias("v2")))
+    return data.unionByName(marks)
+
+
+def _windows(rows, cfg: Config, job: Job, t0: int):
+    from pyspark.sql import functions as F
+
+    duration, slide = cfg.window.duration_seconds, cfg.window.slide_seconds
+    lateness = cfg.live.allowed_lateness_seconds
+    return (rows.withColumn("et", F.timestamp_seconds("t"))
+            .withWatermark("et", f"{lateness} seconds")
+            .dropDuplicatesWithinWatermark(["key"])
+            # Spark's grid is aligned to the epoch plus startTime: t0's offset puts it on t0 + k*slide.
+            .groupBy("server_id", F.window("et", f"{duration} seconds", f"{slide} seconds", f"{t0 % slide} seconds"))
+            .agg(aggregate(job.first, "v1"), aggregate(job.second, "v2")))
+
+
+class _Batches:
+    """foreachBatch: a micro-batch's closed windows -> the team CSV's rows -> the sink."""
+
+    def __init__(self, cfg: Config, job: Job, anchor, sink: LiveSink):
+        self.cfg, self.job, self.anchor, self.sink = cfg, job, anchor, sink
+        self.windows = self.alerts = 0
+
+    def __call__(self, df, batch_id: int) -> None:
+        from pyspark.sql import functions as F
+
+        t0, slide = self.anchor.t0, self.cfg.window.slide_seconds
+        start = F.unix_seconds(F.col("window.start"))
+        # Windows before t0 (Spark makes every window holding a row) are not on the batch grid; the
+        # flush marks' own windows have no server.
+        out = (df.where(F.col("server_id").isNotNull() & (start >= t0))
+               .select(TEAM_CSV_LEAD[0], ((start - t0) / slide).cast("long").alias("k"),
+                       *team_columns(self.job, self.cfg, self.anchor.kind, start)))
+        rows = sorted(out.collect(), key=lambda r: (r[0], r[1]))
+        fields = [tuple(r)[:1] + tuple(r)[2:] for r in rows]
+        alerts = [Alert(self.job.stream, f[0], f[1], f[2], f[3] or "", f[4] or "", f[5]) for f in fields if f[5]]
+        if self.sink.write(batch_id, fields, alerts, self.job):
+            self.windows += len(fields)
+            self.alerts += len(alerts)
+            if fields:
+                log.info("micro-batch %d: %d closed windows, %d alerts", batch_id, len(fields), len(alerts))
+
+
+def _alerts_publisher(cfg: Config, stop: threading.Event):
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    try:
+        with stop_ends_connecting(stop):
+            producer = KafkaProducer(**client_options(cfg), acks="all", enable_idempotence=True, linger_ms=5,
+                                     max_block_ms=int(cfg.kafka.connect_timeout_seconds * 1000))
+    except KafkaError as exc:
+        raise JobError(unreachable_message(cfg, exc)) from None
+
+    def publish(messages) -> None:
+        futures = [producer.send(cfg.topics.alerts, key=key, value=value) for _, key, value in messages]
+        producer.flush()
+        try:
+            for f in futures:
+                f.get(timeout=60)
+        except KafkaError as exc:
+            # The batch fails; Spark stops the query, the unit restarts the job, the batch runs again.
+            raise JobError(f"cannot publish alerts to {cfg.topics.alerts}: {exc}") from None
+
+    return producer, publish
+
+
+def run(cfg: Config, job: Job, master: str | None = None) -> int:
+    live = cfg.live
+    if not live.enabled:
+        raise JobError("the live path is off (live.enabled: false in the config)")
+    jars = connector_jars(cfg)
+    folder = live.checkpoint_dir / job.stream
+    stop = threading.Event()
+    topics = [cfg.topics.name(k) for k in job.topics]
+    anchor = stream_anchor.anchor_for(cfg, folder, topics, stop)
+    if anchor is None:
+        log.info("%s stopped before any data came", job.stream)
+        return 0
+    try:
+        producer, publish = _alerts_publisher(cfg, stop)
+    except StoppedWhileConnecting:
+        return 0
+    try:
+        sink = LiveSink(cfg.output_dir / job.live_csv, job.header, folder, publish)
+        try:
+            sink.open()
+        except SinkError as exc:
+            raise JobError(str(exc)) from None
+        return _serve(cfg, job, master or cfg.spark.master, jars, folder, anchor, sink, stop)
+    finally:
+        producer.close(timeout=10)
+
+
+def _serve(cfg, job, master, jars, folder, anchor, sink, stop) -> int:
+    live = cfg.live
+    spark = spark_session(cfg, master, jars, app_name=job.stream)
+    previous = [signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)]
+    marks_dir = folder / FLUSH_MARKS
+    marks_dir.mkdir(parents=True, exist_ok=True)
+    batches = _Batches(cfg, job, anchor, sink)
+    started = time.monotonic()
+    try:
+        query = (_windows(_rows(spark, cfg, job, marks_dir), cfg, job, anchor.t0)
+                 .writeStream.outputMode("append").queryName(job.stream)
+                 .option("checkpointLocation", str(folder / SPARK_CHECKPOINT))
+                 .trigger(processingTime=f"{live.trigger_seconds:g} seconds")
+                 .foreachBatch(batches).start())
+        log.info("%s started: %s -> %s, alerts to %s; a micro-batch every %g s, lateness %d s",
+                 job.stream, " and ".join(cfg.topics.name(k) for k in job.topics), sink.csv_path,
+                 cfg.topics.alerts, live.trigger_seconds, live.allowed_lateness_seconds)
+        flush = IdleFlush(query, marks_dir, live.flush_after_seconds, cfg.window.duration_seconds,
+                          live.allowed_lateness_seconds, "Kafka", stop).start()
+        while not stop.is_set() and query.isActive:
+            stop.wait(1.0)
+        failure = None if query.isActive else query.exception()
+        stop.set()
+        query.stop()
+        flush.thread.join(timeout=5)
+        if failure is not None:
+            raise JobError(f"the streaming query failed: {str(failure).splitlines()[0][:500]}")
+        log.info("%s stopped after %.0f s: %d closed windows, %d alerts written", job.stream,
+                 time.monotonic() - started, batches.windows, batches.alerts)
+        return 0
+    finally:
+        for sig, handler in zip((signal.SIGTERM, signal.SIGINT), previous):
+            signal.signal(sig, handler)
+        spark.stop()

@@ -56,9 +56,14 @@ def test_check_mode_runs_clean_on_deployed_hosts(deployed):
 def test_the_units_run_the_installed_app_and_no_code_is_copied(deployed):
     for host in ("producer", "consumer1", "consumer2"):
         unit = f"monitoring-{host}"
-        assert on(host, f"systemctl show -p ExecStart --value {unit}").split()[1] == "/opt/monitoring/venv/bin/monitoring"
+        exec_start = on(host, f"systemctl show -p ExecStart --value {unit}")
+        assert f"argv[]=/opt/monitoring/venv/bin/monitoring --config /etc/monitoring/config.yaml {host} ;" in exec_start, \
+            exec_start
         assert on(host, "test -e /opt/monitoring/app && echo copied || echo none").strip() == "none", host
-    assert on("producer", "cat /opt/monitoring/data/sample_data.csv") == (ROOT / "app" / "data" / "sample_data.csv").read_text()
+    import hashlib
+
+    assert on("producer", "sha256sum < /opt/monitoring/data/sample_data.csv").split()[0] == \
+        hashlib.sha256((ROOT / "app" / "data" / "sample_data.csv").read_bytes()).hexdigest()
     for host in ("consumer1", "consumer2"):
         assert on(host, "test -e /opt/monitoring/data && echo there || echo none").strip() == "none", \
             f"{host}: the producer's data file is deployed there"

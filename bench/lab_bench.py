@@ -94,7 +94,9 @@ def run(nochange_runs: int) -> dict:
     if not ok:
         log(f"lab: skipped: {why}")
         return {"skipped": why}
-    if not (ROOT / "build" / "wheelhouse" / ".built").exists() or not any((ROOT / "build" / "kafka").glob("kafka_*.tgz")):
+    wheelhouse = ROOT / "build" / "wheelhouse"
+    if not all((wheelhouse / done).exists() for done in (".built", ".app-built")) \
+            or not any((ROOT / "build" / "kafka").glob("kafka_*.tgz")):
         why = "run `make lab-deps kafka-dist wheelhouse` first"
         log(f"lab: skipped: {why}")
         return {"skipped": why}

@@ -172,7 +172,13 @@ def wiring_text(form: str) -> str:
 
         from .wiring import ansible_vars
 
-        return WIRING_VARS_HEADER + yaml.safe_dump(ansible_vars(), sort_keys=False, default_flow_style=None, width=1000)
+        class Dumper(yaml.SafeDumper):
+            """Block style with lists indented under their key, as the playbooks are written (yamllint)."""
+            def increase_indent(self, flow=False, indentless=False):
+                return super().increase_indent(flow, False)
+
+        return WIRING_VARS_HEADER + yaml.dump(ansible_vars(), Dumper=Dumper, sort_keys=False, default_flow_style=False,
+                                              width=1000)
     return json.dumps(describe(), indent=1) + "\n"
 
 

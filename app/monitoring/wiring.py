@@ -194,12 +194,14 @@ def describe() -> dict:
 
 
 def ansible_vars() -> dict:
-    """What the playbooks need of the wiring (playbooks/vars/wiring.yml is this, generated)."""
+    """What the playbooks need of the wiring (playbooks/vars/wiring.yml is this, generated). A job's
+    `result` is its team CSV's name as an Ansible template of the play's team_number."""
     return {
         "wiring_topics": {k: t.default_name for k, t in TOPICS.items()},
         "wiring_alerts_topic": ALERTS_TOPIC_DEFAULT,
         "wiring_consumers": {r: {"topics": list(c.topics), "csvs": list(c.csvs)} for r, c in CONSUMERS.items()},
-        "wiring_jobs": {j.consumer: {"job": j.name, "suffix": j.suffix, "header": ",".join(j.header),
-                                     "stream": j.stream, "live_csv": j.live_csv, "topics": list(j.topics)}
+        "wiring_jobs": {j.consumer: {"job": j.name, "suffix": j.suffix, "result": j.output_name("{{ team_number }}"),
+                                     "header": ",".join(j.header), "stream": j.stream, "live_csv": j.live_csv,
+                                     "topics": list(j.topics)}
                         for j in JOBS.values()},
     }

@@ -1,6 +1,8 @@
 """The deployment on the four-host lab: lab up, site.yml, checks; the lab comes down whatever happens.
 
 Needs root (containers, namespaces) and `make lab-deps kafka-dist wheelhouse`; `make test` does both.
+The app's wheel is made here too (`make app-wheel`: nothing to do when it is up to date), so the lab
+never gets a wheel older than app/.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from monitoring import wiring
 from tests.support.pipeline import SAMPLE, expected_consumer_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +26,9 @@ INVENTORY = ROOT / ".lab" / "inventory.ini"
 LAB_VARS = ROOT / ".lab" / "lab-vars.yml"
 HOSTS = ("producer", "broker", "consumer1", "consumer2")
 OUTPUT = "/var/lib/monitoring/output"
-CONSUMER_FILES = {"consumer1": ("cpu_data.csv", "mem_data.csv"), "consumer2": ("net_data.csv", "disk_data.csv")}
+CONSUMER_FILES = {role: consumer.csvs for role, consumer in wiring.CONSUMERS.items()}
+TEAM_NUMBER = "42"   # group_vars/all.yml's
+TEAM_CSV = {name: job.output_name(TEAM_NUMBER) for name, job in wiring.JOBS.items()}
 # Every data file the lab's producer has streamed this session (fault tests add slices): what the
 # consumers' CSVs and the team CSVs must reflect, whichever tests ran before.
 STREAMED: list = [SAMPLE]
@@ -94,6 +99,9 @@ def lab_hosts():
     if os.geteuid() != 0:
         pytest.fail("the end-to-end tests need root (the lab makes containers and network namespaces): "
                     "run make test as root")
+    built = subprocess.run(["make", "--no-print-directory", "app-wheel"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=600)
+    assert built.returncode == 0, f"make app-wheel failed:\n{built.stdout[-2000:]}{built.stderr[-2000:]}"
     lab("down", "--purge", check=False)   # fresh hosts: the deployment starts from nothing
     lab("up", timeout=900)
     try:

@@ -3,8 +3,8 @@ import pytest
 
 from monitoring.wiring import REPORT_FILE
 
-from .conftest import (HOSTS, ROOT, UNITS, assert_consumer_csvs_exact, assert_nothing_changed, expected_team_csvs, on,
-                       playbook, recap)
+from .conftest import (HOSTS, ROOT, TEAM_CSV, UNITS, assert_consumer_csvs_exact, assert_nothing_changed,
+                       expected_team_csvs, on, playbook, recap)
 
 
 
@@ -38,8 +38,8 @@ def test_analysis_and_fetched_team_csvs_equal_the_reference(deployed):
     res, _ = playbook("fetch-results.yml")
     assert res.returncode == 0, f"fetch-results.yml failed:\n{res.stdout[-6000:]}"
     want_cpu, want_net = expected_team_csvs()
-    assert (ROOT / "results" / "team_42_CPU_MEM.csv").read_text() == want_cpu
-    assert (ROOT / "results" / "team_42_NET_DISK.csv").read_text() == want_net
+    assert (ROOT / "results" / TEAM_CSV["spark-job1"]).read_text() == want_cpu
+    assert (ROOT / "results" / TEAM_CSV["spark-job2"]).read_text() == want_net
     assert "Possible DDoS" in res.stdout and "High CPU + Memory stress" in res.stdout
     report = ROOT / "results" / REPORT_FILE
     assert f"The report: {report} " in res.stdout and report.stat().st_size > 0
@@ -57,20 +57,41 @@ def test_check_mode_runs_clean_on_deployed_hosts(deployed):
     assert res.returncode == 0, res.stdout[-4000:]
 
 
-def test_site_run_puts_back_code_changed_on_a_host(deployed):
-    """The app role reads a host's code in one task and copies only what differs: what differs must be found."""
+def test_the_units_run_the_installed_app_and_no_code_is_copied(deployed):
+    for host in ("producer", "consumer1", "consumer2"):
+        unit = f"monitoring-{host}"
+        exec_start = on(host, f"systemctl show -p ExecStart --value {unit}")
+        assert f"argv[]=/opt/monitoring/venv/bin/monitoring --config /etc/monitoring/config.yaml {host} ;" in exec_start, \
+            exec_start
+        assert on(host, "test -e /opt/monitoring/app && echo copied || echo none").strip() == "none", host
     import hashlib
 
-    code = "/opt/monitoring/app"
-    on("producer", f"echo '# edited' >> {code}/monitoring/core/config.py; rm {code}/monitoring/core/alerts.py; chmod 666 {code}/main.py")
+    assert on("producer", "sha256sum < /opt/monitoring/data/sample_data.csv").split()[0] == \
+        hashlib.sha256((ROOT / "app" / "data" / "sample_data.csv").read_bytes()).hexdigest()
+    for host in ("consumer1", "consumer2"):
+        assert on(host, "test -e /opt/monitoring/data && echo there || echo none").strip() == "none", \
+            f"{host}: the producer's data file is deployed there"
+
+
+def test_site_run_puts_back_an_installed_file_changed_or_deleted_on_a_host(deployed):
+    """The app role checks the installed files against pip's RECORD: what differs must be found, and put back."""
+    import hashlib
+
+    site = on("producer", "/opt/monitoring/venv/bin/python -c 'import monitoring, os; print(os.path.dirname(monitoring.__file__))'").strip()
+    assert site.endswith("/site-packages/monitoring"), site
+    on("producer", f"echo '# edited' >> {site}/core/config.py; rm {site}/core/alerts.py; chmod 666 {site}/wiring.py")
     res, _ = playbook("site.yml", "--tags", "app_install", "--limit", "producer-node")
     assert res.returncode == 0, res.stdout[-4000:]
     assert recap(res.stdout)["producer-node"]["changed"] >= 1, res.stdout[-4000:]
-    for name in ("monitoring/core/config.py", "monitoring/core/alerts.py", "main.py"):
-        found = on("producer", f"stat -c '%a %U' {code}/{name}; sha1sum < {code}/{name}").split()
+    for name in ("core/config.py", "core/alerts.py", "wiring.py"):
+        found = on("producer", f"stat -c '%a %U' {site}/{name}; sha256sum < {site}/{name}").split()
         assert found[:2] == ["644", "root"], f"{name}: {found}"
-        assert found[2] == hashlib.sha1((ROOT / "app" / name).read_bytes()).hexdigest(), f"{name} not put back"
+        assert found[2] == hashlib.sha256((ROOT / "app" / "monitoring" / name).read_bytes()).hexdigest(), \
+            f"{name} not put back"
     assert on("producer", "systemctl is-active monitoring-producer").strip() == "active"
+    # Put back, the check finds nothing more to do.
+    res, _ = playbook("site.yml", "--tags", "app_install", "--limit", "producer-node")
+    assert_nothing_changed(res)
 
 
 @pytest.mark.parametrize("host", ["consumer1", "broker", "producer"])

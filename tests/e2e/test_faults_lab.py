@@ -12,7 +12,7 @@ import pytest
 
 from .conftest import ROOT, STREAMED, assert_consumer_csvs_exact, lab, on, playbook
 
-APP = "/opt/monitoring/venv/bin/python /opt/monitoring/app/main.py --config /etc/monitoring/config.yaml"
+APP = "/opt/monitoring/venv/bin/monitoring --config /etc/monitoring/config.yaml"
 
 
 def make_slice(tmp_path, start: str) -> tuple:

@@ -18,8 +18,10 @@ import sys
 
 import pytest
 
-from .conftest import (ROOT, assert_consumer_csvs_exact, assert_nothing_changed, expected_team_csvs, lab, on, playbook,
-                       recap)
+from monitoring import wiring
+
+from .conftest import (ROOT, TEAM_CSV, assert_consumer_csvs_exact, assert_nothing_changed, expected_team_csvs, lab, on,
+                       playbook, recap)
 
 BROKER = "10.213.0.12"
 PORTS = {"client": 9092, "controller": 9093, "internal": 9094}
@@ -28,10 +30,11 @@ SECURITY_DIR = ROOT / ".lab" / "security"
 VAULT_FILE = SECURITY_DIR / "vault.yml"
 VAULT_PASSWORD_FILE = SECURITY_DIR / "vault-password"
 SECURED = {"kafka_security": "sasl_scram", "kafka_firewall": True}
+TOPIC = {key: topic.default_name for key, topic in wiring.TOPICS.items()}   # group_vars/all.yml keeps the wiring's
 
 # Runs on a lab host with the app's virtualenv: one Kafka action with the app's own client options
 # (monitoring.config_file + monitoring.kafka_connection), prints OK or REFUSED <error>. It is read
-# from stdin in the app's folder on the host, so the deployed package is the one imported.
+# from stdin by the virtualenv's Python, so the package imported is the one installed from the wheel.
 PROBE = r'''
 import sys
 from monitoring.config_file import load_config
@@ -115,7 +118,7 @@ def secured(lab_hosts):
 
 def probe(host: str, action: str, topic: str, config: str = "/etc/monitoring/config.yaml") -> str:
     on(host, f"cat > /root/probe.py <<'EOF'\n{PROBE}\nEOF")
-    return on(host, f"cd /opt/monitoring/app && /opt/monitoring/venv/bin/python - {config} {action} {topic} < /root/probe.py",
+    return on(host, f"cd / && /opt/monitoring/venv/bin/python - {config} {action} {topic} < /root/probe.py",
               timeout=120).strip()
 
 
@@ -174,36 +177,36 @@ def test_the_analysis_runs_and_equals_the_reference(secured):
     res, _ = secured_playbook("fetch-results.yml")
     assert res.returncode == 0, res.stdout[-6000:]
     want_cpu, want_net = expected_team_csvs()
-    assert (ROOT / "results" / "team_42_CPU_MEM.csv").read_text() == want_cpu
-    assert (ROOT / "results" / "team_42_NET_DISK.csv").read_text() == want_net
+    assert (ROOT / "results" / TEAM_CSV["spark-job1"]).read_text() == want_cpu
+    assert (ROOT / "results" / TEAM_CSV["spark-job2"]).read_text() == want_net
 
 
 def test_each_role_may_do_what_it_needs(secured):
-    assert probe("consumer1", "read", "topic-cpu") == "OK"
-    assert probe("consumer2", "read", "topic-disk") == "OK"
+    assert probe("consumer1", "read", TOPIC["cpu"]) == "OK"
+    assert probe("consumer2", "read", TOPIC["disk"]) == "OK"
 
 
 def test_a_client_without_credentials_is_refused(secured):
     on("consumer1", "sed -E '/^  (security_protocol|sasl_|ssl_cafile)/d' /etc/monitoring/config.yaml > /root/plain.yaml")
-    assert probe("consumer1", "read", "topic-cpu", "/root/plain.yaml").startswith("REFUSED")
+    assert probe("consumer1", "read", TOPIC["cpu"], "/root/plain.yaml").startswith("REFUSED")
     # TLS and SCRAM, but a wrong password.
     on("consumer1", "echo not-the-password-0123 > /root/wrong-password && "
                     "sed 's#/etc/monitoring/kafka-password#/root/wrong-password#' /etc/monitoring/config.yaml > /root/wrong.yaml")
-    assert probe("consumer1", "read", "topic-cpu", "/root/wrong.yaml").startswith("REFUSED")
+    assert probe("consumer1", "read", TOPIC["cpu"], "/root/wrong.yaml").startswith("REFUSED")
 
 
 def test_the_producers_credentials_cannot_read(secured):
-    out = probe("producer", "read", "topic-cpu")
+    out = probe("producer", "read", TOPIC["cpu"])
     assert out.startswith("REFUSED") and "Authorization" in out, out
 
 
 def test_a_consumers_credentials_cannot_write_nor_read_the_other_consumers_topics(secured):
-    out = probe("consumer1", "write", "topic-cpu")
+    out = probe("consumer1", "write", TOPIC["cpu"])
     assert out.startswith("REFUSED") and "Authorization" in out, out
-    # topic-net exists (consumer2 reads it), but consumer1 may not even see it.
-    assert probe("consumer2", "read", "topic-net") == "OK"
-    out = probe("consumer1", "read", "topic-net")
-    assert out == "REFUSED PermissionError topic-net is not visible to this user", out
+    # consumer2's net topic exists (consumer2 reads it), but consumer1 may not even see it.
+    assert probe("consumer2", "read", TOPIC["net"]) == "OK"
+    out = probe("consumer1", "read", TOPIC["net"])
+    assert out == f"REFUSED PermissionError {TOPIC['net']} is not visible to this user", out
 
 
 def test_the_outsider_cannot_reach_the_brokers_ports(secured):
@@ -253,15 +256,15 @@ def test_a_password_changed_in_the_vault_is_set_on_the_broker_and_the_machine(se
     changed = {h: c["changed"] for h, c in recap(res.stdout).items()}
     assert changed["broker-node"] >= 1 and changed["consumer2-node"] >= 1, changed
     assert changed["consumer1-node"] == 0 and changed["producer-node"] == 0, changed
-    assert probe("consumer2", "read", "topic-disk") == "OK"
+    assert probe("consumer2", "read", TOPIC["disk"]) == "OK"
     on("consumer2", f"echo {old} > /root/old-password && "
                     "sed 's#/etc/monitoring/kafka-password#/root/old-password#' /etc/monitoring/config.yaml > /root/old.yaml")
-    assert probe("consumer2", "read", "topic-disk", "/root/old.yaml").startswith("REFUSED")
+    assert probe("consumer2", "read", TOPIC["disk"], "/root/old.yaml").startswith("REFUSED")
     assert on("consumer2", "systemctl is-active monitoring-consumer2").strip() == "active"
     # Back to the vault's password: the other tests' state, and a change the other way.
     res, _ = secured_playbook("site.yml")
     assert res.returncode == 0, res.stdout[-4000:]
-    assert probe("consumer2", "read", "topic-disk") == "OK"
+    assert probe("consumer2", "read", TOPIC["disk"]) == "OK"
 
 
 if __name__ == "__main__":

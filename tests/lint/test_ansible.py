@@ -57,9 +57,13 @@ def test_ansible_lint_fails_on_a_bad_playbook(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 def preflight(tmp_path: Path, *extra: str, brokers: int = 1, producers: int = 1, stray: bool = False):
-    """The preflight plays; a run that passes must print no deprecation warning either."""
+    """The preflight plays; a run that passes must print no deprecation warning either. The app's
+    wheel is a stand-in (make wheelhouse builds the real one; the lint tests do not need it)."""
     inventory = local_inventory(tmp_path / "hosts.ini", brokers=brokers, producers=producers, stray=stray)
-    res = run([venv_tool("ansible-playbook"), "-i", inventory, "playbooks/preflight.yml", "--check", *extra])
+    wheel = tmp_path / "monitoring-1.0.0-py3-none-any.whl"
+    wheel.write_bytes(b"")
+    res = run([venv_tool("ansible-playbook"), "-i", inventory, "playbooks/preflight.yml", "--check",
+               "-e", f"app_wheel_src={wheel}", *extra])
     assert DEPRECATION not in res.stdout, res.stdout[-6000:]
     return res
 
@@ -136,6 +140,9 @@ BAD = [
     ({"kafka_firewall": True, "kafka_firewall_client_sources": ["broker.example"]},
      "kafka_firewall: kafka_firewall_client_sources and kafka_firewall_broker_sources must be IP addresses"),
     ({"app_source_dir": "/nonexistent/app"}, "app_source_dir must be the app's folder on the controller"),
+    ({"app_wheel_src": "/nonexistent/monitoring-1.0.0-py3-none-any.whl"},
+     "app_wheel_src: no wheel /nonexistent/monitoring-1.0.0-py3-none-any.whl on the controller (make wheelhouse builds"),
+    ({"app_data_src": "/nonexistent/data.csv"}, "app_data_src: no file /nonexistent/data.csv on the controller"),
     ({"verify_timeout": "soon"}, "verify_timeout"),
 ]
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from monitoring import wiring
+
 from tests.support.ansible_tools import REPO, local_inventory, run, venv_tool
 
 pytestmark = pytest.mark.lint
@@ -34,6 +36,7 @@ RENDER_PLAYBOOK = """\
   hosts: broker
   gather_facts: false
   vars_files:
+    - {repo}/playbooks/vars/wiring.yml
     - {repo}/playbooks/vars/roles.yml
   tasks:
     - name: The role's preflight (checks, and each broker's node id and address)
@@ -58,6 +61,7 @@ RENDER_PLAYBOOK = """\
   hosts: producer:consumers
   gather_facts: false
   vars_files:
+    - {repo}/playbooks/vars/wiring.yml
     - {repo}/playbooks/vars/roles.yml
   tasks:
     - name: Read the kafka role's variables
@@ -165,11 +169,11 @@ def test_config_yaml_has_exactly_the_apps_keys(one_broker):
     assert key_tree(config) == CONFIG_KEYS
     assert config["team_number"] == 42
     assert config["output_dir"] == "/var/lib/monitoring/output"
-    assert config["data_file"] == "/opt/monitoring/app/data/sample_data.csv"
+    assert config["data_file"] == "/opt/monitoring/data/sample_data.csv"
     assert config["kafka"]["bootstrap_servers"] == ["10.99.0.11:9092"]
     assert config["hosts"] == {"producer": "10.99.0.1", "broker": "10.99.0.11",
                                "consumer1": "10.99.0.21", "consumer2": "10.99.0.22"}
-    assert config["topics"] == {"cpu": "topic-cpu", "mem": "topic-mem", "net": "topic-net", "disk": "topic-disk"}
+    assert config["topics"] == {key: topic.default_name for key, topic in wiring.TOPICS.items()}
     assert config["thresholds"] == {"cpu": 80.0, "mem": 85.0, "net_in": 5000.0, "disk_io": 1500.0}
     assert config["window"] == {"duration_seconds": 30, "slide_seconds": 10}
     assert config["producer"]["source"] == "file"

@@ -24,8 +24,7 @@ ALLOWED = {
     "tests/support/reference.py": "the independent reference: it reads the contract on its own, on purpose",
     "app/config/config.yaml": "the example config: a user's file names its topics, as a deployment's does",
 }
-# The Ansible side, wired to playbooks/vars/wiring.yml separately (issue 11); its test files under
-# tests/ are scanned with it.
+# The Ansible side reads playbooks/vars/wiring.yml; its test files under tests/ read the wiring module.
 ANSIBLE_SIDE = ["roles", "playbooks", "templates", "group_vars", "inventory", "site.yml", "run-analysis.yml",
                 "fetch-results.yml", "mk/deploy.mk", "tests/e2e", "tests/lint/test_ansible.py", "tests/lint/test_render.py",
                 "tests/lint/test_role_specs.py"]
@@ -88,7 +87,6 @@ def test_no_wiring_fact_is_written_again_in_the_app_tests_or_bench():
     assert found == [], "write it in app/monitoring/wiring.py and read it from there:\n" + "\n".join(found)
 
 
-@pytest.mark.xfail(strict=False, reason="Ansible side not yet wired")
 def test_no_wiring_fact_is_written_again_on_the_ansible_side():
     found = _restated(_files(ANSIBLE_SIDE))
     assert found == [], "read it from playbooks/vars/wiring.yml:\n" + "\n".join(found)

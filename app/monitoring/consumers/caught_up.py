@@ -34,16 +34,36 @@ def wait(cfg: Config, role: str, timeout: float, poll: float = 2.0) -> int:
     from kafka.errors import KafkaError
 
     topics = [cfg.topics.name(k) for k in CONSUMERS[role].topics]
-    try:
-        client = KafkaConsumer(**client_options(cfg), enable_auto_commit=False, allow_auto_create_topics=False)
-    except KafkaError as exc:
-        raise NotCaughtUp(unreachable_message(cfg, exc)) from None
     deadline = time.monotonic() + timeout
+    # A broker that is restarting (its host rebooted) comes back within the wait: connect again
+    # until the deadline; each attempt itself waits up to connect_timeout_seconds.
+    while True:
+        try:
+            client = KafkaConsumer(**client_options(cfg), enable_auto_commit=False, allow_auto_create_topics=False)
+            break
+        except KafkaError as exc:
+            if time.monotonic() + cfg.kafka.connect_timeout_seconds > deadline:
+                raise NotCaughtUp(unreachable_message(cfg, exc)) from None
+            log.warning("waiting for %s: %s", role, unreachable_message(cfg, exc))
     last_said = 0.0
+    broker_error = None
     try:
         while True:
-            parts = [TopicPartition(t, p) for t in topics for p in sorted(client.partitions_for_topic(t) or ())]
-            ends = {f"{tp.topic}:{tp.partition}": o for tp, o in client.end_offsets(parts).items()} if parts else {}
+            try:
+                parts = [TopicPartition(t, p) for t in topics for p in sorted(client.partitions_for_topic(t) or ())]
+                ends = {f"{tp.topic}:{tp.partition}": o for tp, o in client.end_offsets(parts).items()} if parts else {}
+                broker_error = None
+            except KafkaError as exc:
+                # A broker that has just restarted accepts connections before it serves its partitions:
+                # keep asking until the deadline.
+                if broker_error is None:
+                    log.warning("waiting for %s: the broker does not answer yet (%s)", role, exc)
+                broker_error = exc
+                if time.monotonic() >= deadline:
+                    raise NotCaughtUp(f"{role} has not caught up after {timeout:g} s: "
+                                      f"the broker did not answer ({type(exc).__name__}: {exc})") from None
+                time.sleep(poll)
+                continue
             doc = read_checkpoint(checkpoint_path(cfg.output_dir, role)) or {}
             behind = lag(ends, {k: int(v) for k, v in doc.get("offsets", {}).items()})
             produced = sum(ends.values())

@@ -130,7 +130,7 @@ def test_a_reset_on_purpose_starts_a_new_series(deployed, tmp_path):
     alone, and the results are the sample's."""
     from tests.support.pipeline import SAMPLE
 
-    from .conftest import CONSUMER_FILES, OUTPUT, expected_team_csvs
+    from .conftest import CONSUMER_FILES, OUTPUT, TEAM_CSV, expected_team_csvs
 
     _, remote = make_slice(tmp_path, "19:00:00")
     start_producer(remote, rate=2000)
@@ -160,5 +160,5 @@ def test_a_reset_on_purpose_starts_a_new_series(deployed, tmp_path):
     res, _ = playbook("fetch-results.yml")
     assert res.returncode == 0, res.stdout[-4000:]
     want_cpu, want_net = expected_team_csvs()
-    assert (ROOT / "results" / "team_42_CPU_MEM.csv").read_text() == want_cpu
-    assert (ROOT / "results" / "team_42_NET_DISK.csv").read_text() == want_net
+    assert (ROOT / "results" / TEAM_CSV["spark-job1"]).read_text() == want_cpu
+    assert (ROOT / "results" / TEAM_CSV["spark-job2"]).read_text() == want_net

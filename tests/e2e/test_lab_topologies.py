@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import pytest
 from nspawnlab import topology
 
+from monitoring.wiring import TOPICS
 from tests.support.pipeline import SAMPLE
 
-from .conftest import (CONSUMER_FILES, ROOT, assert_consumer_csvs_exact, assert_nothing_changed, expected_team_csvs,
+from .conftest import (CONSUMER_FILES, ROOT, TEAM_CSV, assert_consumer_csvs_exact, assert_nothing_changed, expected_team_csvs,
                        lab, on, playbook, recap)
 from .download_checks import REFUSALS, assert_installed_from_the_mirror, assert_refused
 
@@ -97,8 +98,8 @@ def test_consumer_csvs_and_team_csvs_equal_the_reference(topo_lab):
     res, _ = playbook("fetch-results.yml")
     assert res.returncode == 0, f"fetch-results.yml failed:\n{res.stdout[-6000:]}"
     want_cpu, want_net = expected_team_csvs(SAMPLE)
-    assert (ROOT / "results" / "team_42_CPU_MEM.csv").read_text() == want_cpu
-    assert (ROOT / "results" / "team_42_NET_DISK.csv").read_text() == want_net
+    assert (ROOT / "results" / TEAM_CSV["spark-job1"]).read_text() == want_cpu
+    assert (ROOT / "results" / TEAM_CSV["spark-job2"]).read_text() == want_net
     assert set(CONSUMER_FILES) <= {h.name for h in topo_lab.hosts()}
 
 
@@ -122,12 +123,13 @@ TOOLS = "java -Dlog4j2.configurationFile=/etc/kafka/tools-log4j2.properties -cp 
 def test_three_brokers_keep_three_copies_and_need_two(topo_lab):
     broker = topo_lab.hosts("broker")[0]
     out = on(broker.name, f"{TOOLS} org.apache.kafka.tools.TopicCommand --bootstrap-server {broker.address}:9092 "
-                          "--describe --topic 'topic-.*'")
-    heads = {m.group(1): m.group(0) for m in re.finditer(r"Topic: (topic-\w+)\tTopicId.*", out)}
-    assert sorted(heads) == ["topic-cpu", "topic-disk", "topic-mem", "topic-net"], out
+                          "--describe")
+    names = sorted(t.default_name for t in TOPICS.values())
+    heads = {m.group(1): m.group(0) for m in re.finditer(r"Topic: (\S+)\tTopicId.*", out) if m.group(1) in names}
+    assert sorted(heads) == names, out
     for topic, head in heads.items():
         assert "ReplicationFactor: 3" in head and "min.insync.replicas=2" in head, head
-    isr = re.findall(r"Isr: ([\d,]+)", out)
+    isr = [m.group(2) for m in re.finditer(r"Topic: (\S+)\tPartition: .*?Isr: ([\d,]+)", out) if m.group(1) in names]
     assert len(isr) == 12 and all(sorted(i.split(",")) == ["1", "2", "3"] for i in isr), out
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.records import csv_line
+from ..durable import fsync_dir
 from ..wiring import EVENT_TIME_COLUMN, EVENTS_DIR
 
 log = logging.getLogger("consumer")
@@ -84,13 +85,6 @@ def data_files(doc: dict) -> list[str]:
     """The digests of the data files whose rows a checkpoint says are in the CSVs, sorted."""
     return sorted({d for by_digest in doc.get("last_line", {}).values() for d in by_digest})
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class CsvSink:
@@ -184,7 +178,7 @@ class CsvSink:
             f.write(header)
             f.flush()
             os.fsync(f.fileno())
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     def _count(self, target: CsvTarget) -> None:
         rows = -1
@@ -279,4 +273,4 @@ class CsvSink:
                 os.fsync(f.fileno())
         os.replace(tmp, self.checkpoint)
         if self.fsync:
-            _fsync_dir(self.output_dir)
+            fsync_dir(self.output_dir)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..core import alert_messages
 from ..core.alert_messages import Alert
+from ..durable import fsync_dir
 
 log = logging.getLogger("stream-job")
 
@@ -38,13 +39,6 @@ class SinkState:
     batch_id: int       # the last micro-batch written (-1: none yet)
     csv_bytes: int      # the live CSV's length after it
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LiveSink:
@@ -68,7 +62,7 @@ class LiveSink:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.state_dir / SINK_STATE)
-        _fsync_dir(self.state_dir)
+        fsync_dir(self.state_dir)
         self.state = state
 
     def open(self) -> None:
@@ -88,7 +82,7 @@ class LiveSink:
                 f.write(head)
                 f.flush()
                 os.fsync(f.fileno())
-            _fsync_dir(self.csv_path.parent)
+            fsync_dir(self.csv_path.parent)
             self._save(SinkState(-1, len(head)))
             return
         size = self.csv_path.stat().st_size if self.csv_path.exists() else -1

@@ -17,8 +17,8 @@ import pytest
 
 from monitoring.wiring import ALERT_COLUMN, STREAM_JOBS, TEAM_CSV_LEAD
 from tests.support import reference
-from tests.support.pipeline import (ROOT, SAMPLE, Service, command, csv_rows, data_lines, run, team_csv,
-                                    topics_of, wait_caught_up, wait_for, write_config)
+from tests.support.pipeline import (ROOT, SAMPLE, Service, command, csv_rows, data_lines, read_topic, run,
+                                    team_csv, topics_of, wait_caught_up, wait_for, write_config)
 
 # Not yet green as a whole: a hand run of stream-job1 on the sample (rate 2000 rows/s, this file's
 # live_section) gave a live CSV equal to the reference byte for byte, trailing windows by the flush
@@ -57,24 +57,6 @@ def sorted_live(path: Path) -> str:
     """The live CSV sorted by server_id (as text), each server's windows in the order they closed."""
     lines = path.read_text().splitlines(keepends=True)
     return lines[0] + "".join(sorted(lines[1:], key=lambda line: line.split(",", 1)[0]))
-
-
-def read_alerts(bootstrap: str, topic: str) -> list:
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        ends = consumer.end_offsets(parts)
-        out = []
-        while any(consumer.position(tp) < ends[tp] for tp in parts):
-            for records in consumer.poll(timeout_ms=1000).values():
-                out += records
-        return out
-    finally:
-        consumer.close()
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +132,7 @@ def test_two_sigkills_of_a_stream_job_lose_and_double_nothing(live_replay):
 
 def test_every_alert_of_the_team_csvs_is_on_the_alerts_topic(live_replay):
     by_window = defaultdict(set)
-    for rec in read_alerts(live_replay["bootstrap"], ALERTS_TOPIC):
+    for rec in read_topic(live_replay["bootstrap"], ALERTS_TOPIC):
         doc = json.loads(rec.value)
         by_window[(doc["job"], doc["server_id"], doc["window_start"], doc["window_end"])].add(rec.value)
         assert rec.key.decode() == doc["server_id"]

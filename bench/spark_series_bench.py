@@ -156,7 +156,7 @@ def run(work: Path, runs: int) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     inputs = {}
     for series in SERIES:
-        folder = work / series.name.replace(" ", "").replace(".", "")
+        folder = work / series.name.replace(" ", "")   # "2.88M" and "28.8M" must not share a folder
         output = consumer_files(series, folder)
         config = write_config(folder, "127.0.0.1:9", "spark", **AT_APP_DEFAULTS)  # the jobs never touch Kafka
         inputs[series.name] = (series, output, config)

@@ -3,6 +3,9 @@
 Each series goes producer -> real Kafka -> consumers -> real Spark, and the team CSVs must equal
 tests/support/reference.py computed from the data file itself, in file order.
 """
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,6 +145,20 @@ def test_duplicated_rows_are_data_and_bad_numbers_are_rejected(kafka_broker, tmp
     assert_equal_reference(got, [data])
     assert "s1,10:00:00,10:00:30,84.50,50.00,CPU spike suspected" in got[TEAM_CSVS[0]]
     assert "s1,10:00:00,10:00:30,9000.00,100.00,Possible DDoS" in got[TEAM_CSVS[1]]
+
+
+def test_a_team_csv_split_over_tasks_by_server_is_the_same_file(day_from_ten):
+    """Large inputs are aggregated in several tasks, a file per server, then joined in order: forced
+    here on the 24 h series (3 servers, across midnight) by a small task size."""
+    work, config, data = day_from_ten
+    job = "spark-job1"
+    script = ("import sys; from monitoring.jobs import windowed_job; from monitoring.cli import main; "
+              f"windowed_job.TASK_INPUT_BYTES = 1 << 20; sys.exit(main(['--config', {str(config)!r}, {job!r}]))")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert re.search(r"in ([2-9]|\d\d+) tasks \(split by server\)", res.stderr), res.stderr[-3000:]
+    name = team_csv(job)
+    assert_equal_reference({name: (work / "output" / name).read_text()}, [data])
 
 
 @pytest.mark.parametrize("case", ["day", "gap"])

@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 from ..core.config import Config
 from ..core.records import RowError, number_text, server_text
@@ -244,13 +245,14 @@ def _read_both(spark, events, job: Job):
     return frames[0].unionByName(frames[1])
 
 
-def _windows(rows, cfg: Config, job: Job, skipped):
+def _windows(rows, cfg: Config, job: Job, skipped, tasks: int):
     """Per server and window k: avg or max of each metric, rounded by Spark's round().
 
     The grid starts at the series' earliest event time t0; window k is [t0 + k*slide, + duration).
     A row at t lies in the windows k with t - duration < t0 + k*slide <= t. The rows left out (no
     event time, no server_id, no usable value) are counted per input file into `skipped`, during
-    the same action that writes the result.
+    the same action that writes the result. With `tasks` > 1 the rows are first spread by server
+    over that many tasks, each of which then aggregates and sorts its own servers whole.
     """
     from pyspark.sql import functions as F
 
@@ -262,6 +264,10 @@ def _windows(rows, cfg: Config, job: Job, skipped):
     good = (rows.observe(skipped, *[F.count(F.when(bad & (F.col("file") == inp.file), 1)).alias(inp.file)
                                     for inp in (job.first, job.second)])
             .where(~bad))
+    if tasks > 1:
+        # Partitioned by server_id alone, the rows need no other shuffle: the aggregation by
+        # (server_id, t0, k) and the sort by (server_id, k) both run inside each task.
+        good = good.select("server_id", "t", "v1", "v2").repartition(tasks, "server_id")
     offset = F.col("t") - F.col("t0")
     first_k = F.greatest(F.lit(0).cast("long"), F.floor((offset - duration) / slide) + 1)
     return (good.crossJoin(F.broadcast(t0))
@@ -270,23 +276,66 @@ def _windows(rows, cfg: Config, job: Job, skipped):
             .agg(aggregate(job.first, "v1"), aggregate(job.second, "v2")))
 
 
-def _result_plan(rows, job: Job, cfg: Config, kind: str, skipped):
-    """The team CSV's rows, in order: aggregates per window, their times, the written values, alerts."""
+# Input bytes one task aggregates and sorts: up to this, the whole team CSV is one task's work
+# (no second shuffle); above it, the work is split by server (bench/results.md, part spark-series).
+TASK_INPUT_BYTES = 128 << 20
+
+# The partition column of a split write: a copy of server_id, so that each server's rows land in a
+# file of their own (Spark leaves partition columns out of the files it writes).
+_SERVER_PART = "_server"
+
+
+def tasks_for(input_bytes: int) -> int:
+    """How many tasks compute the team CSV: one per TASK_INPUT_BYTES of input, at least one."""
+    return max(1, -(-input_bytes // TASK_INPUT_BYTES))
+
+
+def _result_plan(rows, job: Job, cfg: Config, kind: str, skipped, tasks: int = 1):
+    """The team CSV's rows, in order: aggregates per window, their times, the written values, alerts.
+    With several tasks, each server's rows are in order, and _write_atomically puts the servers in order."""
     from pyspark.sql import functions as F
 
     start = F.col("t0") + F.col("k") * cfg.window.slide_seconds
-    return (_windows(rows, cfg, job, skipped)
-            .select(TEAM_CSV_LEAD[0], "k", *team_columns(job, cfg, kind, start))
-            .coalesce(1)  # one output file; no extra shuffle (the sort below makes the order)
-            .sortWithinPartitions("server_id", "k")
-            .drop("k"))
+    rows = (_windows(rows, cfg, job, skipped, tasks)
+            .select(TEAM_CSV_LEAD[0], "k", *team_columns(job, cfg, kind, start)))
+    if tasks == 1:
+        # One output file; no extra shuffle (the sort below makes the order).
+        return rows.coalesce(1).sortWithinPartitions(TEAM_CSV_LEAD[0], "k").drop("k")
+    return (rows.withColumn(_SERVER_PART, F.col(TEAM_CSV_LEAD[0]))
+            .sortWithinPartitions(_SERVER_PART, "k").drop("k"))
+
+
+def _server_of(folder: Path) -> str:
+    """The server_id of a partition folder `_server=<value>`, which Spark writes %XX-escaped."""
+    return unquote(folder.name.split("=", 1)[1])
+
+
+def _concatenate(tmp: Path, final_tmp: Path, header: str) -> None:
+    """One file of the header and each server's part file, servers sorted as Spark sorts text
+    (by UTF-8 bytes: the same order as Python's by code point)."""
+    folders = sorted(tmp.glob(f"{_SERVER_PART}=*"), key=_server_of)
+    with open(final_tmp, "wb") as out:
+        out.write(header.encode() + b"\n")
+        for folder in folders:
+            parts = list(folder.glob("part-*.csv"))
+            if len(parts) != 1:
+                raise JobError(f"Spark wrote {len(parts)} part files to {folder}, expected one")
+            with open(parts[0], "rb") as part:
+                shutil.copyfileobj(part, out, 1 << 20)
 
 
 def _write_atomically(df, final: Path) -> None:
     """Spark writes a folder of part files; the team CSV must be one file that appears whole."""
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    final_tmp = final.with_name(f".{final.name}.whole-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
+        if _SERVER_PART in df.columns:
+            header = ",".join(c for c in df.columns if c != _SERVER_PART)
+            df.write.partitionBy(_SERVER_PART).csv(str(tmp), header=False, nullValue="", lineSep="\n")
+            _concatenate(tmp, final_tmp, header)
+            os.replace(final_tmp, final)
+            return
         df.write.csv(str(tmp), header=True, nullValue="", lineSep="\n")
         parts = sorted(tmp.glob("part-*.csv"))
         if len(parts) != 1:
@@ -294,6 +343,7 @@ def _write_atomically(df, final: Path) -> None:
         os.replace(parts[0], final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        final_tmp.unlink(missing_ok=True)
 
 
 class _Phases:
@@ -328,7 +378,11 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
             skipped = Observation("skipped")
             # One Spark action: each action in a fresh JVM pays seconds of fixed cost. Not cached:
             # the cache cost more than it saved (bench/results.md).
-            result = _result_plan(_read_both(spark, events, job), job, cfg, kind, skipped)
+            input_bytes = sum(p.stat().st_size for p in events)
+            tasks = tasks_for(input_bytes)
+            log.info("%s: %.1f MiB of input, in %d task%s", job.name, input_bytes / (1 << 20), tasks,
+                     "" if tasks == 1 else "s (split by server)")
+            result = _result_plan(_read_both(spark, events, job), job, cfg, kind, skipped, tasks)
             phases.done("plan")
             _write_atomically(result, final)
             phases.done("write (the one action)")

@@ -153,7 +153,7 @@ def test_a_team_csv_split_over_tasks_by_server_is_the_same_file(day_from_ten):
     work, config, data = day_from_ten
     job = "spark-job1"
     script = ("import sys; from monitoring.jobs import windowed_job; from monitoring.cli import main; "
-              f"windowed_job.TASK_INPUT_BYTES = 1 << 20; sys.exit(main(['--config', {str(config)!r}, {job!r}]))")
+              f"windowed_job.ONE_TASK_BYTES = windowed_job.TASK_INPUT_BYTES = 1 << 20; sys.exit(main(['--config', {str(config)!r}, {job!r}]))")
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
     assert re.search(r"in ([2-9]|\d\d+) tasks \(split by server\)", res.stderr), res.stderr[-3000:]

@@ -1,7 +1,7 @@
 """The split write's last step: each server's part file, joined in server order, header first."""
 import pytest
 
-from monitoring.jobs.windowed_job import JobError, _concatenate, tasks_for, TASK_INPUT_BYTES
+from monitoring.jobs.windowed_job import ONE_TASK_BYTES, TASK_INPUT_BYTES, JobError, _concatenate, tasks_for
 
 
 def part(tmp, folder: str, text: str, name: str = "part-00000-x.c000.csv"):
@@ -28,5 +28,8 @@ def test_a_server_in_two_part_files_is_refused(tmp_path):
         _concatenate(tmp_path / "spark", tmp_path / "team.csv", "server_id,x")
 
 
-def test_one_task_up_to_the_task_size():
-    assert [tasks_for(n) for n in (0, 1, TASK_INPUT_BYTES, TASK_INPUT_BYTES + 1, 10 * TASK_INPUT_BYTES)] == [1, 1, 1, 2, 10]
+def test_one_task_up_to_its_limit_then_one_per_task_size():
+    assert [tasks_for(n) for n in (0, 1, ONE_TASK_BYTES)] == [1, 1, 1]
+    above = ONE_TASK_BYTES + 1
+    assert tasks_for(above) == -(-above // TASK_INPUT_BYTES) > 1
+    assert tasks_for(10 * ONE_TASK_BYTES) == 10 * ONE_TASK_BYTES // TASK_INPUT_BYTES

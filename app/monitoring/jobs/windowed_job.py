@@ -276,8 +276,10 @@ def _windows(rows, cfg: Config, job: Job, skipped, tasks: int):
             .agg(aggregate(job.first, "v1"), aggregate(job.second, "v2")))
 
 
-# Input bytes one task aggregates and sorts: up to this, the whole team CSV is one task's work
-# (no second shuffle); above it, the work is split by server (bench/results.md, part spark-series).
+# Up to ONE_TASK_BYTES of input, one task aggregates, sorts and writes the whole team CSV: the
+# cheapest plan while that task's sort fits in memory. Above it, the rows are split by server into
+# tasks of about TASK_INPUT_BYTES each (bench/results.md, part spark-series).
+ONE_TASK_BYTES = 512 << 20
 TASK_INPUT_BYTES = 128 << 20
 
 # The partition column of a split write: a copy of server_id, so that each server's rows land in a
@@ -286,8 +288,8 @@ _SERVER_PART = "_server"
 
 
 def tasks_for(input_bytes: int) -> int:
-    """How many tasks compute the team CSV: one per TASK_INPUT_BYTES of input, at least one."""
-    return max(1, -(-input_bytes // TASK_INPUT_BYTES))
+    """How many tasks compute the team CSV: one up to ONE_TASK_BYTES, else one per TASK_INPUT_BYTES."""
+    return 1 if input_bytes <= ONE_TASK_BYTES else -(-input_bytes // TASK_INPUT_BYTES)
 
 
 def _result_plan(rows, job: Job, cfg: Config, kind: str, skipped, tasks: int = 1):

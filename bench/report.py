@@ -254,6 +254,37 @@ def lab_section(lab: dict) -> list[str]:
         out.append(f"| **median [min–max]** | {stat(n['seconds'], 1)} | |")
     if lab.get("error"):
         out += ["", f"**Error:** {lab['error']}", "", "```", (fresh or {}).get("tail", "")[-1500:], "```"]
+    seven = lab.get("seven_hosts")
+    if seven:
+        out += [""] + topologies_table({"four hosts (`default.yml`)": lab, "seven hosts (`seven-hosts.yml`)": seven})
+        out += roll_lines(seven)
+    return out
+
+
+def topologies_table(deployments: dict) -> list[str]:
+    """The deployments side by side: lab up, fresh site.yml, the no-change runs."""
+    out = ["| topology | hosts (in the inventory) | `lab.py up` s | fresh `site.yml` s | no-change `site.yml` s | changed |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for name, d in deployments.items():
+        if d.get("skipped") or d.get("error"):
+            out.append(f"| {name} | – | – | – | not measured: {d.get('skipped') or d.get('error')} | – |")
+            continue
+        fresh, n = d.get("fresh", {}), d.get("nochange", {})
+        out.append(f"| {name} | {d.get('hosts', '–')} ({d.get('inventory_hosts', '–')}) | {d.get('lab_up_s', 0):.0f} | {fresh.get('seconds', 0):.0f} | "
+                   f"{stat(n.get('seconds'), 1)} | {n.get('changed', '–')} |")
+    return out
+
+
+def roll_lines(d: dict) -> list[str]:
+    r = d.get("roll")
+    if not r:
+        return []
+    runs = ", ".join(f"{x['seconds']:.1f} s ({x['broker_restarts']} restarts, exit {x['rc']})" for x in r["runs"])
+    out = ["", f"Rolling broker restart on the {r['brokers']} brokers (a `kafka_server_properties` change, "
+               f"`site.yml --tags kafka`): {stat(r.get('seconds'), 1, ' s')} ({runs}); the same command with "
+               f"nothing changed {r['unchanged']['seconds']:.1f} s, so each broker's restart and its wait to be back "
+               f"in every ISR take about **{r['per_broker_s']:.1f} s**." if r.get("seconds") else
+               f"Rolling broker restart on the {r['brokers']} brokers: no complete roll ({runs})."]
     return out
 
 

@@ -2,7 +2,8 @@
 sudo asks for a password (lab/topologies/sudo.yml), on Debian 13 (trixie.yml), and on the seven-host mix of
 Debian 12 and 13, root and sudo logins, three brokers (mixed.yml). None sets java_package: the java role
 picks the release's runtime. Each: the pipeline end to end equal to the reference, then a second run with
-changed=0.
+changed=0. On the three brokers also: a config change rolled through them while the producer runs, and
+the quorum losing a broker to kill -9 mid-replay and another to a power cut after it.
 
 Marked lab_topologies, not part of `make test` (each brings its own lab up and down, ~10 min):
 `make test-topologies`, or `.venv/bin/python -m pytest -m lab_topologies tests/e2e`. In a session with the
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from nspawnlab import topology
@@ -35,6 +38,9 @@ class Deployed:
     name: str
     topo: topology.Topology
     site: object  # the first site.yml's CompletedProcess
+    # The data files streamed into this lab so far (the sample by site.yml, then the tests' slices):
+    # what its consumer CSVs and team CSVs must reflect, whichever of its tests ran.
+    streamed: list[Path] = field(default_factory=lambda: [SAMPLE])
 
     def hosts(self, group=None):
         return [h for h in self.topo.grouped() if group is None or group in h.groups]
@@ -51,6 +57,8 @@ def topo_lab(request):
         res, took = playbook("site.yml")
         assert res.returncode == 0, f"site.yml on {path.name} failed after {took:.0f} s:\n{res.stdout[-6000:]}"
         print(f"{path.name}: site.yml from scratch {took:.0f} s")
+        for warning in sorted(set(re.findall(r"^\[WARNING\]: .*", res.stdout + res.stderr, re.M))):
+            print(f"{path.name}: site.yml said: {warning[:300]}")
         yield Deployed(request.param, topology.load(str(path)), res)
     finally:
         lab("down", timeout=300, check=False)
@@ -61,6 +69,8 @@ def test_site_yml_deploys_from_scratch(topo_lab):
     assert set(counters) >= {h.inventory_name for h in topo_lab.hosts()}, topo_lab.site.stdout[-2000:]
     assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in counters.values())
     assert "[DEPRECATION WARNING]" not in topo_lab.site.stdout + topo_lab.site.stderr
+    # A sudo login's modules find root's temp folder made (playbooks/become_tmp.yml), not made by one of them.
+    assert "Module remote_tmp" not in topo_lab.site.stdout + topo_lab.site.stderr
 
 
 @pytest.mark.parametrize("topo_lab", ["sudo", "mixed"], indirect=True)
@@ -119,18 +129,29 @@ def test_a_broken_download_is_refused_through_sudo(topo_lab, case):
 TOOLS = "java -Dlog4j2.configurationFile=/etc/kafka/tools-log4j2.properties -cp '/opt/kafka/current/libs/*'"
 
 
+def describe_topics(broker) -> str:
+    """TopicCommand --describe, run on `broker` (Java on the broker's own release)."""
+    return on(broker.name, f"{TOOLS} org.apache.kafka.tools.TopicCommand --bootstrap-server {broker.address}:9092 "
+                           "--describe")
+
+
+def pipeline_isrs(out: str) -> list[list[str]]:
+    """The ISR of every partition of the pipeline's topics, as node ids."""
+    names = {t.default_name for t in TOPICS.values()}
+    return [sorted(m.group(2).split(",")) for m in re.finditer(r"Topic: (\S+)\tPartition: .*?Isr: ([\d,]+)", out)
+            if m.group(1) in names]
+
+
 @pytest.mark.parametrize("topo_lab", ["mixed"], indirect=True)
 def test_three_brokers_keep_three_copies_and_need_two(topo_lab):
-    broker = topo_lab.hosts("broker")[0]
-    out = on(broker.name, f"{TOOLS} org.apache.kafka.tools.TopicCommand --bootstrap-server {broker.address}:9092 "
-                          "--describe")
+    out = describe_topics(topo_lab.hosts("broker")[0])
     names = sorted(t.default_name for t in TOPICS.values())
     heads = {m.group(1): m.group(0) for m in re.finditer(r"Topic: (\S+)\tTopicId.*", out) if m.group(1) in names}
     assert sorted(heads) == names, out
     for topic, head in heads.items():
         assert "ReplicationFactor: 3" in head and "min.insync.replicas=2" in head, head
-    isr = [m.group(2) for m in re.finditer(r"Topic: (\S+)\tPartition: .*?Isr: ([\d,]+)", out) if m.group(1) in names]
-    assert len(isr) == 12 and all(sorted(i.split(",")) == ["1", "2", "3"] for i in isr), out
+    isr = pipeline_isrs(out)
+    assert len(isr) == 12 and all(i == ["1", "2", "3"] for i in isr), out
 
 
 @pytest.mark.parametrize("topo_lab", ["mixed"], indirect=True)
@@ -141,6 +162,7 @@ def test_a_broker_config_change_rolls_one_broker_at_a_time_while_the_producer_ru
 
     brokers = [h.inventory_name for h in topo_lab.hosts("broker")]
     local, remote = make_slice(tmp_path, "16:00:00")
+    topo_lab.streamed.append(local)
     start_producer(remote, rate=25)  # 1,440 rows over about a minute: the roll happens under it
     res, took = playbook("site.yml", "--tags", "kafka", "-e", '{"kafka_server_properties": {"log.cleaner.backoff.ms": 15001}}')
     assert res.returncode == 0, res.stdout[-6000:]
@@ -153,6 +175,51 @@ def test_a_broker_config_change_rolls_one_broker_at_a_time_while_the_producer_ru
     wait_producer_done(timeout=300)
     res, _ = playbook("run-analysis.yml", "--tags", "wait")
     assert res.returncode == 0, res.stdout[-4000:]
-    assert_consumer_csvs_exact(SAMPLE, local)
+    assert_consumer_csvs_exact(*topo_lab.streamed)
     res, _ = playbook("site.yml", "--tags", "kafka")  # the config as it was: another roll
     assert res.returncode == 0, res.stdout[-6000:]
+
+
+@pytest.mark.parametrize("topo_lab", ["mixed"], indirect=True)
+def test_the_quorum_loses_its_leader_mid_replay_and_another_broker_to_a_power_cut(topo_lab, tmp_path):
+    """kill -9 of the Kafka process of the broker leading the KRaft quorum while the producer replays
+    (systemd starts it again), then, once it is back in every ISR, a power cut of another broker: every
+    row once in the consumer CSVs, the team CSVs equal the reference."""
+    from .test_faults_lab import make_slice, start_producer, wait_producer_done
+
+    brokers = topo_lab.hosts("broker")
+    node = {on(b.name, "sed -n 's/^node.id=//p' /etc/kafka/server.properties").strip(): b for b in brokers}
+    status = on(brokers[0].name, f"{TOOLS} org.apache.kafka.tools.MetadataQuorumCommand "
+                                 f"--bootstrap-server {brokers[0].address}:9092 describe --status")
+    killed = node[re.search(r"LeaderId:\s+(\d+)", status).group(1)]
+    cut = next(b for b in brokers if b is not killed)
+
+    local, remote = make_slice(tmp_path, "17:00:00")
+    topo_lab.streamed.append(local)
+    start_producer(remote, rate=60)  # 1,440 rows in about 25 s: the kill lands in the middle
+    time.sleep(6)
+    on(killed.name, "kill -9 $(systemctl show -p MainPID --value kafka)")
+    assert on("producer", "systemctl is-active fault-producer", check=False).strip() == "active", \
+        "the replay was over before the kill"
+    wait_producer_done(timeout=300)
+    assert int(on(killed.name, "systemctl show -p NRestarts --value kafka")) >= 1, "systemd did not restart kafka"
+
+    deadline = time.monotonic() + 180
+    while True:  # back in the ISR of every partition before the next broker goes
+        isr = pipeline_isrs(describe_topics(cut))
+        if len(isr) == 12 and all(len(i) == 3 for i in isr):
+            break
+        assert time.monotonic() < deadline, f"{killed.name} not back in every ISR after its kill: {isr}"
+        time.sleep(3)
+    lab("restart", "--hard", cut.name, timeout=300)
+
+    res, _ = playbook("run-analysis.yml", "--tags", "wait")
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert_consumer_csvs_exact(*topo_lab.streamed)
+    res, _ = playbook("run-analysis.yml")
+    assert res.returncode == 0, f"run-analysis.yml failed:\n{res.stdout[-6000:]}"
+    res, _ = playbook("fetch-results.yml")
+    assert res.returncode == 0, f"fetch-results.yml failed:\n{res.stdout[-6000:]}"
+    want_cpu, want_net = expected_team_csvs(*topo_lab.streamed)
+    assert (ROOT / "results" / TEAM_CSV["spark-job1"]).read_text() == want_cpu
+    assert (ROOT / "results" / TEAM_CSV["spark-job2"]).read_text() == want_net

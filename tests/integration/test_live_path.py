@@ -20,17 +20,13 @@ from tests.support import reference
 from tests.support.pipeline import (ROOT, SAMPLE, Service, command, csv_rows, data_lines, read_topic, run,
                                     team_csv, topics_of, wait_caught_up, wait_for, write_config)
 
-# Not yet green as a whole: a hand run of stream-job1 on the sample (rate 2000 rows/s, this file's
-# live_section) gave a live CSV equal to the reference byte for byte, trailing windows by the flush
-# mark; the module's one full run (2026-12-02, a loaded machine) timed out waiting for stream-job1 to
-# write 200 more windows around its SIGKILLs (240 s). Remove this mark once
-# `pytest tests/integration/test_live_path.py` passes (issue 13).
-pytestmark = pytest.mark.skip(reason="live path not yet green end to end (issue 13): remove once it passes")
-
 CONNECTOR = ROOT / "build" / "spark-kafka"
 ALERTS_TOPIC = "live-alerts"
 TRAILING_BOUND = 60          # seconds from the producer's end to the last window in the live CSV
-RATE = 500                   # rows/s: 28,800 rows in about a minute, 125 s of event time a second
+RATE = 400                   # rows/s: 28,800 rows in 72 s, 100 s of event time (200 windows) a second
+# A stream job starts its Spark session before it waits for data: ready to take the replay.
+READY = "waiting for the first messages"
+START_BOUND = 180            # seconds for the JVMs and Spark sessions of two jobs on 2 busy cores
 
 
 def connector_dir() -> Path:
@@ -53,6 +49,12 @@ def line_count(path: Path) -> int:
     return data_lines(path) if path.exists() else 0
 
 
+def written(job: Service, path: Path, floor: int) -> bool:
+    """The live CSV holds `floor` windows; a job that died says why at once."""
+    assert job.proc.poll() is None, f"{job.role} exited {job.proc.returncode}:\n{job.text()[-3000:]}"
+    return line_count(path) >= floor
+
+
 def sorted_live(path: Path) -> str:
     """The live CSV sorted by server_id (as text), each server's windows in the order they closed."""
     lines = path.read_text().splitlines(keepends=True)
@@ -73,13 +75,15 @@ def live_replay(kafka_broker, tmp_path_factory):
     streams = {name: Service(config, name, work).start() for name in STREAM_JOBS}
     kills, timing = [], {}
     try:
+        # The replay starts once both sessions are up, so the kills below come while rows still arrive.
+        wait_for(lambda: all(READY in s.text() for s in streams.values()), START_BOUND, "the stream jobs' sessions")
         producer = subprocess.Popen(command(config, "producer", "--mode", "rate", "--rate", str(RATE)),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # SIGKILL stream-job1 twice while rows still arrive, each time once it has written more windows.
         job1 = streams["stream-job1"]
         for _ in range(2):
             floor = line_count(live["stream-job1"]) + 200
-            wait_for(lambda: line_count(live["stream-job1"]) >= floor, 240, "stream-job1 writing windows")
+            wait_for(lambda: written(job1, live["stream-job1"], floor), 240, "stream-job1 writing windows")
             job1.kill()
             kills.append(line_count(live["stream-job1"]))
             job1.start()
@@ -170,23 +174,39 @@ def test_the_last_windows_appear_without_new_data(live_replay):
 
 def test_a_24h_series_replayed_before_the_job_starts_gives_the_reference(kafka_broker, tmp_path):
     """Midnight in a time-only series, and a backlog: the whole day waits on the topics when the
-    stream job starts (a job started late, or after a long outage), and is windowed exactly."""
+    stream job starts (a job started late, or after a long outage), and is windowed exactly. The job
+    is stopped after the windows the watermark closed and before its flush (a reboot after the data
+    ended); started again without new data, it closes the last windows from what its checkpoint
+    says, in a first micro-batch of a flush mark alone (the first run began with data)."""
     data = tmp_path / "day.csv"
     res = run(None, "generate", "--out", str(data), "--servers=3", "--hours=24", "--interval=5", "--start=10:00:00")
     assert res.returncode == 0, res.stderr
     kafka_broker.create_topics(topics_of("liveday"), partitions=3)
     kafka_broker.create_topics(["liveday-alerts"], partitions=1)
-    config = write_config(tmp_path, kafka_broker.bootstrap_servers, "liveday", data_file=data,
-                          topics={"alerts": "liveday-alerts"}, live=live_section())
-    produced = run(config, "producer")
+
+    def config(flush_after):
+        return write_config(tmp_path, kafka_broker.bootstrap_servers, "liveday", data_file=data,
+                            topics={"alerts": "liveday-alerts"}, live=live_section(flush_after_seconds=flush_after))
+    produced = run(config(5), "producer")
     assert produced.returncode == 0, produced.stderr[-2000:]
     want = reference.expected_files_from_data([data])[0]
+    rows = want.count("\n") - 1
     path = tmp_path / "output" / STREAM_JOBS["stream-job1"].live_csv
-    job = Service(config, "stream-job1", tmp_path).start()
+    job = Service(config(50), "stream-job1", tmp_path).start()
     try:
-        wait_for(lambda: line_count(path) >= want.count("\n") - 1, 240, "the day's windows")
+        wait_for(lambda: written(job, path, 1), 240, "the day's closed windows")
+        time.sleep(3)           # the batch that closed them is written whole; the flush is 50 s away
+        before = line_count(path)
+        assert 0 < before < rows and "closing the open windows" not in job.text()
     finally:
         assert job.stop(timeout=60) == 0, job.text()[-3000:]
+    config(5)
+    job.start()
+    try:
+        wait_for(lambda: written(job, path, rows), 120, "the last windows after the restart")
+    finally:
+        assert job.stop(timeout=60) == 0, job.text()[-3000:]
+    assert job.text().count("closing the open windows") == 1
     got = sorted_live(path)
     assert got == want
     starts = [line.split(",")[1] for line in got.splitlines()[1:] if line.startswith("server_1,")]

@@ -29,6 +29,7 @@ CONFIG_KEYS = {
     "window": {"duration_seconds": None, "slide_seconds": None},
     "producer": {"source": None, "mode": None, "rate": None, "speedup": None, "live_interval_seconds": None},
     "spark": {"master": None, "shuffle_partitions": None},
+    "live": {"enabled": None, "connector_dir": None},
 }
 
 RENDER_PLAYBOOK = """\

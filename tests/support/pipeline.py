@@ -97,9 +97,10 @@ class Service:
         return self.proc.returncode if self.proc else 0
 
     def kill(self) -> None:
-        """SIGKILL: no chance to finish a write or a checkpoint."""
+        """SIGKILL to the whole process group (a stream job's JVM too): no chance to finish a write
+        or a checkpoint, and no old JVM still writing beside the next start."""
         if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
     def text(self) -> str:

@@ -69,14 +69,16 @@ def test_reset_removes_a_consumers_series_and_nothing_else(tmp_path, capsys):
     out = tmp_path / "output"
     cfg = write_config(tmp_path, "127.0.0.1:1", "t")
     first, second = CONSUMERS["consumer1"].csvs
+    job1, job2 = JOBS["spark-job1"], JOBS["spark-job2"]
     mine = [first, second, f"{EVENTS_DIR}/{first}", f"{EVENTS_DIR}/{second}", f"{first}.20261201T000000.aside",
-            ".consumer1.checkpoint.json", JOBS["spark-job1"].output_name("42")]
+            ".consumer1.checkpoint.json", job1.output_name("42"), job1.live_csv, f"{job1.live_csv}.20261201T000000.aside"]
     other = CONSUMERS["consumer2"].csvs
-    others = [other[0], f"{EVENTS_DIR}/{other[1]}", ".consumer2.checkpoint.json", JOBS["spark-job2"].output_name("42"),
-              "notes.txt"]
-    for name in mine + others:
+    others = [other[0], f"{EVENTS_DIR}/{other[1]}", ".consumer2.checkpoint.json", job2.output_name("42"),
+              job2.live_csv, f".live/{job2.stream}/sink.json", "notes.txt"]
+    for name in mine + others + [f".live/{job1.stream}/spark/commits/0"]:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text("x\n")
+    mine.append(f".live/{job1.stream}")     # the stream job's checkpoint folder, removed whole
 
     assert main(["--config", str(cfg), "reset", "consumer1"]) == 0
     listed = capsys.readouterr().out

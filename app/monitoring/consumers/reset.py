@@ -1,10 +1,12 @@
 """reset: remove a consumer's files on purpose, to start a new series (site.yml --tags reset).
 
 The consumer must be stopped first (the reset play does it): its checkpoint is removed with its
-CSVs, so it reads its topics again from the start, which the play has emptied.
+CSVs, so it reads its topics again from the start, which the play has emptied. The live twin of its
+job (the stream job, stopped too) loses its live CSV and its checkpoint folder the same way.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from ..core.config import Config
@@ -22,7 +24,10 @@ def files_of(cfg: Config, role: str) -> list[Path]:
             found += [folder / csv, *sorted(folder.glob(f"{csv}.*.aside"))]
     cp = checkpoint_path(out, role)
     found += [cp, cp.with_name(cp.name + ".tmp")]
-    found += [out / job.output_name(cfg.team_number) for job in JOBS.values() if job.consumer == role]
+    for job in (j for j in JOBS.values() if j.consumer == role):
+        found.append(out / job.output_name(cfg.team_number))
+        found += [out / job.live_csv, *sorted(out.glob(f"{job.live_csv}.*.aside"))]
+        found.append(cfg.live.checkpoint_dir / job.stream)     # a folder: Spark's checkpoint and the sink's
     return found
 
 
@@ -31,7 +36,10 @@ def reset(cfg: Config, role: str) -> list[Path]:
     removed = []
     for path in files_of(cfg, role):
         try:
-            path.unlink()
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
         except FileNotFoundError:
             continue
         removed.append(path)

@@ -1,14 +1,17 @@
 """Closing the last windows when no data comes: a flush mark, sent through the query itself.
 
 Spark's watermark moves only with the event times it sees, so after the last row of a replay (or
-while a live source is silent) the windows holding the last rows stay open. When no row has
-arrived for live.flush_after_seconds, this watcher drops one small JSON file, {"t": T}, into a
+while a live source is silent) the windows holding the last rows stay open. When the query has
+found no new data for live.flush_after_seconds, this watcher drops one small JSON file, {"t": T}, into a
 folder the query reads as a second source (Spark's file source, unioned with Kafka before the
 watermark): T = the latest event time seen + the window's duration + the allowed lateness, so the
 watermark passes the end of every open window and Spark's next (no-data) micro-batch emits them.
 
 The mark is data to Spark, so its effect is checkpointed and replayed like any row: a killed job
-re-runs the batch with the same mark and writes the same windows. Its own rows (no server) are
+re-runs the batch with the same mark and writes the same windows. A restarted job learns where the
+data went from the checkpoint's last commit (Spark's next watermark: the latest event time seen
+minus the lateness; Spark reports no watermark until a batch of the new run has executed), and
+from LAST_MARK whether that watermark is its own last mark's (then no window is open). Its own rows (no server) are
 dropped before the sink. The price: a row that arrives after a flush in a window already closed
 is late, as any row past the watermark is (logged by Spark's progress as a late row).
 """
@@ -24,24 +27,59 @@ from pathlib import Path
 
 log = logging.getLogger("stream-job")
 
+LAST_MARK = "last-flush.json"     # beside the marks folder: the event time of the last mark sent
+# The query observes the data's latest event time per micro-batch (Dataset.observe) under this name.
+DATA_METRIC, DATA_LATEST = "data", "latest"
+
 
 def _epoch_seconds(iso: str) -> int:
     """Spark's progress times, e.g. 1970-01-01T11:59:55.000Z."""
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
 
 
+def committed_watermark(commits_dir: Path) -> int | None:
+    """The watermark (epoch seconds) Spark's last committed micro-batch set for the next one, or
+    None (no batch committed yet, or no watermark). A commit file is a version line, then JSON."""
+    try:
+        last = max((f for f in commits_dir.iterdir() if f.name.isdigit()), key=lambda f: int(f.name), default=None)
+        if last is None:
+            return None
+        doc = json.loads(last.read_text().strip().splitlines()[-1])
+        watermark = int(doc["nextBatchWatermarkMs"]) // 1000
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    return watermark if watermark > 0 else None
+
+
 class IdleFlush:
     def __init__(self, query, marks_dir: Path, flush_after: float, close_by: int, lateness: int,
-                 data_source: str, stop: threading.Event, step: float = 0.5):
+                 data_source: str, stop: threading.Event, commits_dir: Path | None = None, step: float = 0.5):
         """`close_by`: seconds past the latest event time that close every window holding it (the
-        window's duration); `data_source`: a text in the Kafka source's progress description."""
+        window's duration); `data_source`: a text in the Kafka source's progress description;
+        `commits_dir`: the query checkpoint's commits/ folder (where a restart resumes)."""
         self.query, self.marks_dir, self.flush_after = query, marks_dir, flush_after
         self.close_by, self.lateness, self.data_source, self.stop, self.step = close_by, lateness, data_source, stop, step
         self.latest = None          # the latest event time of the data seen (seconds)
         self.pending = True         # rows may be in open windows (unknown after a restart: assume so)
         self.last_data = time.monotonic()
         self.seen = ""              # the last progress handled (its timestamp)
+        self.triggered = False      # the query has finished a trigger in this run
         self.thread = threading.Thread(target=self._run, name="idle-flush", daemon=True)
+        if commits_dir is not None:
+            self._resume(commits_dir)
+
+    def _resume(self, commits_dir: Path) -> None:
+        watermark = committed_watermark(commits_dir)
+        if watermark is None:
+            return
+        try:
+            last_mark = int(json.loads((self.marks_dir.parent / LAST_MARK).read_text())["t"])
+        except (OSError, ValueError, KeyError, TypeError):
+            last_mark = None
+        if last_mark is not None and watermark == last_mark - self.lateness:
+            self.pending = False        # the last mark closed every window; nothing came after it
+        else:
+            self.latest = watermark + self.lateness
 
     def start(self) -> "IdleFlush":
         self.marks_dir.mkdir(parents=True, exist_ok=True)
@@ -50,38 +88,57 @@ class IdleFlush:
 
     def _observe(self, progress) -> None:
         rows = sum(s.numInputRows for s in progress.sources if self.data_source in s.description)
-        marks = sum(s.numInputRows for s in progress.sources if self.data_source not in s.description)
-        times = progress.eventTime or {}
         if rows:
             self.pending, self.last_data = True, time.monotonic()
-            if "max" in times and not marks:
-                self.latest = max(self.latest or 0, _epoch_seconds(times["max"]))
+        # The data's own latest event time (Spark's eventTime max would count a mark in the batch).
+        metric = (progress.observedMetrics or {}).get(DATA_METRIC)
+        latest = metric[DATA_LATEST] if metric is not None else None
+        if latest is not None:
+            self.latest = max(self.latest or 0, int(latest))
+        times = progress.eventTime or {}
         if "watermark" in times and self.latest is None:
             # After a restart: the watermark kept in the checkpoint says how far the data went.
             watermark = _epoch_seconds(times["watermark"])
             if watermark > 0:
                 self.latest = watermark + self.lateness
 
+    def _idle_clock(self, status) -> None:
+        """Idle means the query has looked for data in this run and found none. A micro-batch of
+        data can take longer than flush_after (the first ones after a start do), and there is no
+        progress until it ends: the status says that data is being taken (isDataAvailable)."""
+        if status.get("message", "").startswith("Waiting for"):
+            self.triggered = True       # a trigger of this run has finished: the sources were read
+        if status.get("isDataAvailable") or not self.triggered:
+            self.last_data = time.monotonic()
+
     def _run(self) -> None:
         while not self.stop.wait(self.step):
             try:
                 progresses = [p for p in self.query.recentProgress if p.timestamp > self.seen]
+                status = self.query.status
             except Exception:  # the query is stopping; its own error is reported by the job
                 return
             for p in progresses:
                 self.seen = max(self.seen, p.timestamp)
                 self._observe(p)
+                self.triggered = True
+            self._idle_clock(status)
             idle = time.monotonic() - self.last_data
             if self.pending and self.latest is not None and idle >= self.flush_after:
                 self._mark(self.latest + self.close_by + self.lateness)
                 self.pending = False
 
     def _mark(self, t: int) -> None:
+        # Recorded before the mark exists: a kill in between leaves no mark, and the restart flushes.
+        self._write(self.marks_dir.parent / LAST_MARK, t)
         name = f"flush-{t}-{time.time_ns()}.json"
-        tmp = self.marks_dir.parent / f".{name}.tmp"
+        self._write(self.marks_dir / name, t)   # whole, or not there: Spark never reads half a mark
+        log.info("no new data for %.0f s: closing the open windows (flush mark at event time %d)", self.flush_after, t)
+
+    def _write(self, path: Path, t: int) -> None:
+        tmp = self.marks_dir.parent / f".{path.name}.tmp"
         with open(tmp, "w") as f:
             json.dump({"t": t}, f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, self.marks_dir / name)   # whole, or not there: Spark never reads half a mark
-        log.info("no new data for %.0f s: closing the open windows (flush mark at event time %d)", self.flush_after, t)
+        os.replace(tmp, path)

@@ -23,7 +23,7 @@ from ..kafka_connection import StoppedWhileConnecting, client_options, spark_kaf
 from ..kafka_connection import unreachable_message
 from ..wiring import TEAM_CSV_LEAD, Job
 from . import stream_anchor
-from .idle_flush import IdleFlush
+from .idle_flush import DATA_LATEST, DATA_METRIC, IdleFlush
 from .live_sink import LiveSink, SinkError
 from .windowed_job import JobError, aggregate, measured, spark_session, team_columns
 
@@ -44,6 +44,9 @@ def connector_jars(cfg: Config) -> list[Path]:
     return jars
 
 
+MARK_SERVER = ""     # a flush mark's rows have no server (SERVER_PATTERN never matches it)
+
+
 def _rows(spark, cfg: Config, job: Job, marks_dir: Path):
     """Both topics and the flush marks as one frame: (key, t, server_id, v1, v2), t in epoch seconds."""
     from pyspark.sql import functions as F
@@ -58,6 +61,43 @@ def _rows(spark, cfg: Config, job: Job, marks_dir: Path):
              .option("failOnDataLoss", "false")
              .option("groupIdPrefix", f"monitoring-{job.stream}")
              .load())
+    marks = (spark.readStream.schema(T.StructType([T.StructField("t", T.LongType())]))
+             .option("cleanSource", "delete").json(str(marks_dir)))
+    data = data_rows(kafka, cfg, job).observe(DATA_METRIC, F.max("t").alias(DATA_LATEST))
+    return state_columns(data.unionByName(mark_rows(marks)))
+
+
+def state_columns(rows):
+    """The columns the watermark, the de-duplication and the windows keep state by, non-null by type.
+
+    Spark checks a stateful operator's schema against its checkpoint at the first micro-batch of
+    every run, and it prunes the empty side of the union first: a batch of data alone, of flush
+    marks alone or of neither gives `key`, `t` and `server_id` another nullability (a restart whose
+    first batch had another shape than the first run's failed with STATE_STORE_KEY_SCHEMA_NOT_COMPATIBLE).
+    coalesce with a literal is non-null whatever its input; no row is null there (both sides filter)."""
+    from pyspark.sql import functions as F
+
+    return rows.select(F.coalesce("key", F.lit("")).alias("key"), F.coalesce("t", F.lit(0)).alias("t"),
+                       F.coalesce("server_id", F.lit(MARK_SERVER)).alias("server_id"), "v1", "v2")
+
+
+def mark_rows(marks):
+    """The flush marks ({"t": T} files) as rows without a server or values."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    none = F.lit(None).cast(T.FloatType())
+    return (marks.where(F.col("t").isNotNull())
+            .select(F.concat_ws("/", F.lit("flush"), F.col("t").cast("string")).alias("key"), "t",
+                    F.lit(MARK_SERVER).alias("server_id"), none.alias("v1"), none.alias("v2")))
+
+
+def data_rows(kafka, cfg: Config, job: Job):
+    """The Kafka source's messages of the job's two topics as rows; unusable ones left out."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    names = {k: cfg.topics.name(k) for k in job.topics}
     schema = T.StructType([T.StructField("ts", T.StringType()), T.StructField("server_id", T.StringType()),
                            # FloatType is the contract: values are read as 32-bit floats before avg/max.
                            *[T.StructField(m.metric, T.FloatType()) for m in (job.first, job.second)]])
@@ -84,7 +124,7 @@ def _rows(spark, cfg: Config, job: Job, marks_dir: Path):
         ok = (v >= 0) & ((v <= 100) if m.metric in PERCENT_METRICS else F.lit(True))
         return F.when((F.col("topic") == names[m.topic]) & ok, v)
 
-    data = (kafka.withColumn(f"{EVENT_TIME_HEADER}_ms", event_ms)
+    return (kafka.withColumn(f"{EVENT_TIME_HEADER}_ms", event_ms)
             .select(
                 # What makes a message the same message: its data file line (a producer run twice sends
                 # it twice), else its place in the topic.
@@ -94,12 +134,6 @@ def _rows(spark, cfg: Config, job: Job, marks_dir: Path):
                 value(job.first).alias("v1"), value(job.second).alias("v2"))
             .where(F.col("t").isNotNull() & F.col("server_id").rlike(SERVER_PATTERN)
                    & (F.col("v1").isNotNull() | F.col("v2").isNotNull())))
-    none = F.lit(None).cast(T.FloatType())
-    marks = (spark.readStream.schema(T.StructType([T.StructField("t", T.LongType())]))
-             .option("cleanSource", "delete").json(str(marks_dir))
-             .select(F.concat(F.lit("flush/"), F.col("t").cast("string")).alias("key"), "t",
-                     F.lit(None).cast(T.StringType()).alias("server_id"), none.alias("v1"), none.alias("v2")))
-    return data.unionByName(marks)
 
 
 def _windows(rows, cfg: Config, job: Job, t0: int):
@@ -129,7 +163,7 @@ class _Batches:
         start = F.unix_seconds(F.col("window.start"))
         # Windows before t0 (Spark makes every window holding a row) are not on the batch grid; the
         # flush marks' own windows have no server.
-        out = (df.where(F.col("server_id").isNotNull() & (start >= t0))
+        out = (df.where((F.col("server_id") != MARK_SERVER) & (start >= t0))
                .select(TEAM_CSV_LEAD[0], ((start - t0) / slide).cast("long").alias("k"),
                        *team_columns(self.job, self.cfg, self.anchor.kind, start)))
         rows = sorted(out.collect(), key=lambda r: (r[0], r[1]))
@@ -166,6 +200,9 @@ def _alerts_publisher(cfg: Config, stop: threading.Event):
     return producer, publish
 
 
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 def run(cfg: Config, job: Job, master: str | None = None) -> int:
     live = cfg.live
     if not live.enabled:
@@ -173,57 +210,60 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
     jars = connector_jars(cfg)
     folder = live.checkpoint_dir / job.stream
     stop = threading.Event()
-    topics = [cfg.topics.name(k) for k in job.topics]
-    anchor = stream_anchor.anchor_for(cfg, folder, topics, stop)
-    if anchor is None:
-        log.info("%s stopped before any data came", job.stream)
-        return 0
+    # The JVM and the session take tens of seconds on 2 busy cores: start them before waiting for the
+    # first data, so the first windows come a trigger after the data, not a JVM start later.
+    spark = spark_session(cfg, master or cfg.spark.master, jars, app_name=job.stream)
+    previous = [signal.signal(sig, lambda *_: stop.set()) for sig in SIGNALS]
     try:
-        producer, publish = _alerts_publisher(cfg, stop)
-    except StoppedWhileConnecting:
-        return 0
-    try:
-        sink = LiveSink(cfg.output_dir / job.live_csv, job.header, folder, publish)
+        topics = [cfg.topics.name(k) for k in job.topics]
+        anchor = stream_anchor.anchor_for(cfg, folder, topics, stop)
+        if anchor is None:
+            log.info("%s stopped before any data came", job.stream)
+            return 0
         try:
-            sink.open()
-        except SinkError as exc:
-            raise JobError(str(exc)) from None
-        return _serve(cfg, job, master or cfg.spark.master, jars, folder, anchor, sink, stop)
+            producer, publish = _alerts_publisher(cfg, stop)
+        except StoppedWhileConnecting:
+            return 0
+        try:
+            sink = LiveSink(cfg.output_dir / job.live_csv, job.header, folder, publish)
+            try:
+                sink.open()
+            except SinkError as exc:
+                raise JobError(str(exc)) from None
+            return _serve(cfg, job, spark, folder, anchor, sink, stop)
+        finally:
+            producer.close(timeout=10)
     finally:
-        producer.close(timeout=10)
+        for sig, handler in zip(SIGNALS, previous):
+            signal.signal(sig, handler)
+        spark.stop()
 
 
-def _serve(cfg, job, master, jars, folder, anchor, sink, stop) -> int:
+def _serve(cfg, job, spark, folder, anchor, sink, stop) -> int:
     live = cfg.live
-    spark = spark_session(cfg, master, jars, app_name=job.stream)
-    previous = [signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)]
     marks_dir = folder / FLUSH_MARKS
     marks_dir.mkdir(parents=True, exist_ok=True)
     batches = _Batches(cfg, job, anchor, sink)
     started = time.monotonic()
-    try:
-        query = (_windows(_rows(spark, cfg, job, marks_dir), cfg, job, anchor.t0)
-                 .writeStream.outputMode("append").queryName(job.stream)
-                 .option("checkpointLocation", str(folder / SPARK_CHECKPOINT))
-                 .trigger(processingTime=f"{live.trigger_seconds:g} seconds")
-                 .foreachBatch(batches).start())
-        log.info("%s started: %s -> %s, alerts to %s; a micro-batch every %g s, lateness %d s",
-                 job.stream, " and ".join(cfg.topics.name(k) for k in job.topics), sink.csv_path,
-                 cfg.topics.alerts, live.trigger_seconds, live.allowed_lateness_seconds)
-        flush = IdleFlush(query, marks_dir, live.flush_after_seconds, cfg.window.duration_seconds,
-                          live.allowed_lateness_seconds, "Kafka", stop).start()
-        while not stop.is_set() and query.isActive:
-            stop.wait(1.0)
-        failure = None if query.isActive else query.exception()
-        stop.set()
-        query.stop()
-        flush.thread.join(timeout=5)
-        if failure is not None:
-            raise JobError(f"the streaming query failed: {str(failure).splitlines()[0][:500]}")
-        log.info("%s stopped after %.0f s: %d closed windows, %d alerts written", job.stream,
-                 time.monotonic() - started, batches.windows, batches.alerts)
-        return 0
-    finally:
-        for sig, handler in zip((signal.SIGTERM, signal.SIGINT), previous):
-            signal.signal(sig, handler)
-        spark.stop()
+    query = (_windows(_rows(spark, cfg, job, marks_dir), cfg, job, anchor.t0)
+             .writeStream.outputMode("append").queryName(job.stream)
+             .option("checkpointLocation", str(folder / SPARK_CHECKPOINT))
+             .trigger(processingTime=f"{live.trigger_seconds:g} seconds")
+             .foreachBatch(batches).start())
+    log.info("%s started: %s -> %s, alerts to %s; a micro-batch every %g s, lateness %d s",
+             job.stream, " and ".join(cfg.topics.name(k) for k in job.topics), sink.csv_path,
+             cfg.topics.alerts, live.trigger_seconds, live.allowed_lateness_seconds)
+    flush = IdleFlush(query, marks_dir, live.flush_after_seconds, cfg.window.duration_seconds,
+                      live.allowed_lateness_seconds, "Kafka", stop,
+                      commits_dir=folder / SPARK_CHECKPOINT / "commits").start()
+    while not stop.is_set() and query.isActive:
+        stop.wait(1.0)
+    failure = None if query.isActive else query.exception()
+    stop.set()
+    query.stop()
+    flush.thread.join(timeout=5)
+    if failure is not None:
+        raise JobError(f"the streaming query failed: {str(failure).splitlines()[0][:500]}")
+    log.info("%s stopped after %.0f s: %d closed windows, %d alerts written", job.stream,
+             time.monotonic() - started, batches.windows, batches.alerts)
+    return 0

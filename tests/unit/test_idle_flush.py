@@ -1,0 +1,64 @@
+"""The idle flush after a restart: Spark reports no watermark until a batch of the new run has
+executed, so a job restarted after its data ended (a reboot, a kill before the flush) learns from
+the checkpoint's last commit whether windows are open, and flushes them without new data."""
+import json
+import threading
+import time
+
+from monitoring.jobs.idle_flush import LAST_MARK, IdleFlush
+
+LATENESS, DURATION = 120, 30
+
+
+class IdleQuery:
+    recentProgress = ()      # no batch ran in this run, as after a restart with no new data
+    status = {"message": "Waiting for data to arrive", "isDataAvailable": False, "isTriggerActive": False}
+
+
+class BusyQuery(IdleQuery):
+    """A first micro-batch of data that takes longer than flush_after: no progress until it ends."""
+    status = {"message": "Processing new data", "isDataAvailable": True, "isTriggerActive": True}
+
+
+def commit(folder, batch, watermark_s):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / str(batch)).write_text("v1\n" + json.dumps({"nextBatchWatermarkMs": watermark_s * 1000}))
+
+
+def marks_after_restart(tmp_path, wait=1.0, query=IdleQuery):
+    marks = tmp_path / "flush-marks"
+    stop = threading.Event()
+    flush = IdleFlush(query(), marks, 0.2, DURATION, LATENESS, "Kafka", stop,
+                      commits_dir=tmp_path / "commits", step=0.05).start()
+    time.sleep(wait)
+    stop.set()
+    flush.thread.join(timeout=5)
+    return sorted(json.loads(f.read_text())["t"] for f in marks.iterdir())
+
+
+def test_windows_left_open_by_the_last_run_are_closed_after_a_restart(tmp_path):
+    commit(tmp_path / "commits", 0, 40000)
+    commit(tmp_path / "commits", 1, 43225)           # the latest event time seen: 43345
+    assert marks_after_restart(tmp_path) == [43345 + DURATION + LATENESS]
+    assert json.loads((tmp_path / LAST_MARK).read_text()) == {"t": 43345 + DURATION + LATENESS}
+
+
+def test_no_second_mark_when_the_last_one_closed_everything(tmp_path):
+    (tmp_path / LAST_MARK).write_text(json.dumps({"t": 43345}))
+    commit(tmp_path / "commits", 3, 43345 - LATENESS)  # the watermark the mark itself set
+    assert marks_after_restart(tmp_path) == []
+
+
+def test_data_after_the_last_mark_is_flushed_again(tmp_path):
+    (tmp_path / LAST_MARK).write_text(json.dumps({"t": 43345}))
+    commit(tmp_path / "commits", 5, 43400 - LATENESS)
+    assert marks_after_restart(tmp_path) == [43400 + DURATION + LATENESS]
+
+
+def test_a_new_query_waits_for_its_first_data(tmp_path):
+    assert marks_after_restart(tmp_path, wait=0.5) == []
+
+
+def test_no_mark_while_a_long_batch_of_data_runs(tmp_path):
+    commit(tmp_path / "commits", 1, 43225)
+    assert marks_after_restart(tmp_path, query=BusyQuery) == []

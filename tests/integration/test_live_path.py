@@ -21,7 +21,7 @@ from tests.support.pipeline import (ROOT, SAMPLE, Service, command, csv_rows, da
                                     team_csv, topics_of, wait_caught_up, wait_for, write_config)
 
 CONNECTOR = ROOT / "build" / "spark-kafka"
-ALERTS_TOPIC = "live-alerts"
+ALERTS_TOPIC = "streamed-alerts"
 TRAILING_BOUND = 60          # seconds from the producer's end to the last window in the live CSV
 RATE = 400                   # rows/s: 28,800 rows in 72 s, 100 s of event time (200 windows) a second
 # A stream job starts its Spark session before it waits for data: ready to take the replay.
@@ -64,9 +64,9 @@ def sorted_live(path: Path) -> str:
 @pytest.fixture(scope="module")
 def live_replay(kafka_broker, tmp_path_factory):
     work = tmp_path_factory.mktemp("live")
-    kafka_broker.create_topics(topics_of("live"), partitions=3)
+    kafka_broker.create_topics(topics_of("streamed"), partitions=3)
     kafka_broker.create_topics([ALERTS_TOPIC], partitions=1)
-    config = write_config(work, kafka_broker.bootstrap_servers, "live",
+    config = write_config(work, kafka_broker.bootstrap_servers, "streamed",
                           topics={"alerts": ALERTS_TOPIC},
                           live=live_section())
     out = work / "output"

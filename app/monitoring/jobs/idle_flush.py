@@ -22,7 +22,6 @@ import logging
 import os
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 log = logging.getLogger("stream-job")
@@ -30,11 +29,6 @@ log = logging.getLogger("stream-job")
 LAST_MARK = "last-flush.json"     # beside the marks folder: the event time of the last mark sent
 # The query observes the data's latest event time per micro-batch (Dataset.observe) under this name.
 DATA_METRIC, DATA_LATEST = "data", "latest"
-
-
-def _epoch_seconds(iso: str) -> int:
-    """Spark's progress times, e.g. 1970-01-01T11:59:55.000Z."""
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
 
 
 def committed_watermark(commits_dir: Path) -> int | None:
@@ -95,12 +89,6 @@ class IdleFlush:
         latest = metric[DATA_LATEST] if metric is not None else None
         if latest is not None:
             self.latest = max(self.latest or 0, int(latest))
-        times = progress.eventTime or {}
-        if "watermark" in times and self.latest is None:
-            # After a restart: the watermark kept in the checkpoint says how far the data went.
-            watermark = _epoch_seconds(times["watermark"])
-            if watermark > 0:
-                self.latest = watermark + self.lateness
 
     def _idle_clock(self, status) -> None:
         """Idle means the query has looked for data in this run and found none. A micro-batch of

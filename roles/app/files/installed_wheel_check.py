@@ -1,9 +1,10 @@
-"""Is the app installed from this wheel, and is every installed file still as pip wrote it?
+"""Is the app installed from this wheel, is every installed file still as pip wrote it, and is
+every pin of the requirements file installed at its version?
 
-    python3 installed_wheel_check.py WHEEL VENV DISTRIBUTION
+    python3 installed_wheel_check.py WHEEL VENV DISTRIBUTION REQUIREMENTS
 
-Prints one JSON object: {"digest": the wheel's sha256, "problems": [...]}; no problems means
-nothing to do. pip records the wheel's digest in direct_url.json when it installs from a file
+Prints one JSON object: {"digest": the wheel's sha256, "problems": [...] (the app's),
+"requirements": [...] (the pins')}; empty lists mean nothing to do. pip records the wheel's digest in direct_url.json when it installs from a file
 URL with #sha256=..., and each installed file's digest in RECORD. Standard library only, and run
 with the machine's python3, so that it also works before the virtualenv exists (check mode).
 """
@@ -25,14 +26,46 @@ def file_digest(path: str, algorithm: str = "sha256"):
     return h
 
 
+def normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def installed_versions(venv: str) -> dict[str, list[str]]:
+    """{normalised distribution name: [versions]} of the virtualenv's site-packages."""
+    found: dict[str, list[str]] = {}
+    for info in glob.glob(os.path.join(venv, "lib", "python3*", "site-packages", "*.dist-info")):
+        name, _, version = os.path.basename(info)[:-len(".dist-info")].rpartition("-")
+        found.setdefault(normalised(name), []).append(version)
+    return found
+
+
+def missing_pins(requirements: str, venv: str) -> list[str]:
+    """The `name==version` lines of the requirements file not installed at that version."""
+    if not os.path.isfile(requirements):
+        return [f"no requirements file at {requirements}"]
+    installed = installed_versions(venv)
+    found = []
+    with open(requirements) as f:
+        for line in f:
+            pin = line.split("#", 1)[0].strip()
+            if not pin:
+                continue
+            name, sep, version = pin.partition("==")
+            if not sep:
+                found.append(f"not a pin: {pin}")
+            elif installed.get(normalised(name.strip()), []) != [version.strip()]:
+                found.append(f"{name.strip()}=={version.strip()}: installed {installed.get(normalised(name.strip())) or 'none'}")
+    return found
+
+
 def problems(wheel: str, venv: str, dist: str) -> tuple[str, list[str]]:
     digest = file_digest(wheel).hexdigest() if os.path.isfile(wheel) else ""
     if not digest:
         return digest, [f"no wheel at {wheel}"]
-    name = re.sub(r"[-_.]+", "_", dist).lower()
+    name = normalised(dist)
     infos = [d for site in glob.glob(os.path.join(venv, "lib", "python3*", "site-packages"))
              for d in glob.glob(os.path.join(site, "*.dist-info"))
-             if re.sub(r"[-_.]+", "_", os.path.basename(d)[:-len(".dist-info")].rsplit("-", 1)[0]).lower() == name]
+             if normalised(os.path.basename(d)[:-len(".dist-info")].rsplit("-", 1)[0]) == name]
     if len(infos) != 1:
         return digest, [f"{dist} is not installed in {venv}" if not infos else f"{dist} is installed {len(infos)} times"]
     info = infos[0]
@@ -63,5 +96,6 @@ def problems(wheel: str, venv: str, dist: str) -> tuple[str, list[str]]:
 
 
 if __name__ == "__main__":
-    digest, found = problems(*sys.argv[1:4])
-    print(json.dumps({"digest": digest, "problems": found}))
+    wheel, venv, dist, requirements = sys.argv[1:5]
+    digest, found = problems(wheel, venv, dist)
+    print(json.dumps({"digest": digest, "problems": found, "requirements": missing_pins(requirements, venv)}))

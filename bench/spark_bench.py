@@ -1,9 +1,10 @@
 """Part 3: both Spark jobs on 28,800, 288,000 and 2,880,000 input rows, beside the floor.
 
 Inputs: `main.py generate --servers N` (N = 20, 200, 2000; 2 hours at 5 s: N x 1,440 rows; N = 20 is
-the sample itself), turned into the four consumer CSVs directly (each row parsed by the app's own
-parse_row, its topic's fields written with the consumers' csv_line: the bytes the consumers would
-write, in file order), not through Kafka. Kept in bench/work/spark between benches.
+the sample itself), turned into the four consumer CSVs and their events/ copies directly (each row
+parsed by the app's own parse_row, its topic's fields written with the consumers' csv_line, the event
+time from the producer's SeriesClock: the bytes the consumers would write, in file order), not
+through Kafka. Kept in bench/work/spark between benches.
 
 Each run, in this order: the floor (bench.spark_floor: the job's own SparkSession started and
 stopped), the cheapest Spark SQL jobs on the same session (spark_floor.py range-count, csv-count,
@@ -31,39 +32,54 @@ _PHASES_LOG = re.compile(r" phases: (.*)$", re.M)
 
 
 def consumer_csvs(servers: int, folder: Path) -> int:
-    """The four consumer CSVs of `generate --servers N` in folder/output; returns the data rows."""
+    """The four consumer CSVs of `generate --servers N` in folder/output, and their events/ copies
+    (each line with the event time the producer decides in front): what the consumers write, so
+    the jobs read them as deployed. Returns the data rows."""
     from monitoring.core.records import RowError, csv_line
+    from monitoring.core.timeline import SeriesClock
     from monitoring.producer.sources import file_rows
-    from monitoring.wiring import TOPICS
+    from monitoring.wiring import EVENT_TIME_COLUMN, EVENTS_DIR, TOPICS
 
     output = folder / "output"
-    marker = folder / "inputs.done"
+    # Named for its contents: inputs made before the events/ copies were written are made again.
+    marker = folder / "inputs-with-events.done"
     if marker.exists():
         return int(marker.read_text())
     data = generated(servers)
-    log(f"spark: writing the consumer CSVs of {data.name}")
+    log(f"spark: writing the consumer CSVs and their events/ copies of {data.name}")
     shutil.rmtree(output, ignore_errors=True)
-    output.mkdir(parents=True)
+    (output / EVENTS_DIR).mkdir(parents=True)
     handles = {k: open(output / CSV_OF[k], "w", newline="") for k in TOPIC_KEYS}
+    events = {k: open(output / EVENTS_DIR / CSV_OF[k], "w", newline="") for k in TOPIC_KEYS}
+    clock = SeriesClock()
     n = 0
     try:
-        for k, f in handles.items():
-            f.write(csv_line(TOPICS[k].fields))
-        buffers = {k: [] for k in TOPIC_KEYS}
+        for k in TOPIC_KEYS:
+            handles[k].write(csv_line(TOPICS[k].fields))
+            events[k].write(csv_line((EVENT_TIME_COLUMN, *TOPICS[k].fields)))
+        buffers = {k: ([], []) for k in TOPIC_KEYS}
         for _, row in file_rows(data):
             if isinstance(row, RowError):
                 raise RuntimeError(f"{data}: {row}")
             n += 1
-            for k in TOPIC_KEYS:
-                buffers[k].append(csv_line(row.fields(TOPICS[k].fields)))
+            event_time = clock.event_time(row.stamp)
+            for k, (lines, stamped) in buffers.items():
+                lines.append(csv_line(row.fields(TOPICS[k].fields)))
+                stamped.append(f"{event_time},{lines[-1]}")
             if n % 50_000 == 0:
-                for k in TOPIC_KEYS:
-                    handles[k].write("".join(buffers[k]))
-                    buffers[k].clear()
-        for k in TOPIC_KEYS:
-            handles[k].write("".join(buffers[k]))
+                for k, (lines, stamped) in buffers.items():
+                    handles[k].write("".join(lines))
+                    events[k].write("".join(stamped))
+                    lines.clear()
+                    stamped.clear()
+        for k, (lines, stamped) in buffers.items():
+            handles[k].write("".join(lines))
+            events[k].write("".join(stamped))
     finally:
+        # The job trusts an events file only if it is not older than its CSV: close the CSVs first.
         for f in handles.values():
+            f.close()
+        for f in events.values():
             f.close()
     marker.write_text(str(n))
     return n

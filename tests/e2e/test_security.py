@@ -64,8 +64,11 @@ except Exception as exc:
 '''
 
 
+VAULT_USERS = ("broker", "producer", "consumer1", "consumer2", "dashboard")
+
+
 def vault_passwords() -> dict[str, str]:
-    return {f"vault_kafka_{who}_password": secrets.token_hex(16) for who in ("broker", "producer", "consumer1", "consumer2")}
+    return {f"vault_kafka_{who}_password": secrets.token_hex(16) for who in VAULT_USERS}
 
 
 def make_vault() -> dict[str, str]:
@@ -75,7 +78,10 @@ def make_vault() -> dict[str, str]:
     if VAULT_FILE.exists() and VAULT_PASSWORD_FILE.exists():
         res = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-vault"), "view", "--vault-password-file",
                               str(VAULT_PASSWORD_FILE), str(VAULT_FILE)], capture_output=True, text=True, check=True)
-        return dict(re.findall(r"^(vault_\w+): (\S+)$", res.stdout, re.M))
+        kept = dict(re.findall(r"^(vault_\w+): (\S+)$", res.stdout, re.M))
+        if set(kept) >= set(vault_passwords()):
+            return kept
+        # A vault of an earlier run, without a user added since: made anew below.
     passwords = vault_passwords()
     fd = os.open(VAULT_PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:

@@ -3,14 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-1}"
-LAB=(-i .lab/inventory.ini -e @.lab/lab-vars.yml)
+# The live dashboard on consumer1 (dashboard_enabled): site.yml prints its URL at the end.
+LAB=(-i .lab/inventory.ini -e @.lab/lab-vars.yml -e dashboard_enabled=true)
 started=$SECONDS
 step() { printf '\n\033[1m==> %s\033[0m (%ds)\n' "$*" $((SECONDS - started)); }
 
 step "Four hosts: producer, broker, consumer1, consumer2 (python3 lab/lab.py up)"
 python3 lab/lab.py up
-step "Deploy: ansible-playbook site.yml (Java, Kafka, the app, its services; the producer replays the sample)"
-ansible-playbook "${LAB[@]}" site.yml
+step "Deploy: ansible-playbook site.yml (Java, Kafka, the app, its services and the dashboard; the producer replays the sample)"
+ansible-playbook "${LAB[@]}" site.yml | tee .lab/demo-site.log
 step "Analyse: ansible-playbook run-analysis.yml (waits for the consumers, runs both Spark jobs)"
 ansible-playbook "${LAB[@]}" run-analysis.yml
 step "Collect: ansible-playbook fetch-results.yml"
@@ -23,6 +24,9 @@ for f in results/team_*_CPU_MEM.csv results/team_*_NET_DISK.csv; do
   printf 'alerts: '
   tail -n +2 "$f" | awk -F, '$NF != "" {n[$NF]++} END {for (a in n) printf "%s=%d; ", a, n[a]; print ""}'
 done
+# The URL as site.yml printed it (playbooks/dashboard.yml).
+dashboard=$(grep -o 'The dashboard: http[^ "]*' .lab/demo-site.log | tail -1)
+printf '\n%s  (the live windows and alerts; it updates itself)\n' "${dashboard:-The dashboard: no URL found in the output of site.yml}"
 cat <<'TXT'
 
 The lab is still up, for a look around:

@@ -91,7 +91,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     dash = roles["dashboard"]
     dash.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help="the address to listen on (default 127.0.0.1)")
     dash.add_argument("--port", type=int, default=8050, help="the port (default 8050)")
-    dash.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the CSVs (default 1)")
+    dash.add_argument("--poll", type=float, default=1.0, help="seconds between updates of the board (default 1)")
+    dash.add_argument("--source", choices=("auto", "kafka", "csv"), default="auto",
+                      help="kafka: the metric topics and the alerts topic (no consumer group, nothing committed); "
+                           "csv: the CSVs in output_dir; auto (default): Kafka, the CSVs while it cannot be reached")
+    dash.add_argument("--kafka-user", metavar="NAME",
+                      help="with SASL_SSL: log in to Kafka as this user (a reader) instead of the config's")
+    dash.add_argument("--kafka-password-file", metavar="FILE", help="that user's password file (with --kafka-user)")
     gen = roles["generate"]
     gen.add_argument("--out", required=True, metavar="FILE", help="where to write the CSV")
     gen.add_argument("--servers", type=int, default=20)
@@ -211,8 +217,17 @@ def _dispatch(args) -> int:
 
         if not 0 < args.port < 65536:
             raise Failure(2, f"--port must be 1-65535 (got {args.port})")
+        if bool(args.kafka_user) != bool(args.kafka_password_file):
+            raise Failure(2, "--kafka-user and --kafka-password-file go together")
+        if args.kafka_user:
+            if cfg.kafka.security_protocol != "SASL_SSL":
+                raise Failure(2, f"--kafka-user needs kafka.security_protocol SASL_SSL (got {cfg.kafka.security_protocol})")
+            import dataclasses
+
+            cfg = dataclasses.replace(cfg, kafka=dataclasses.replace(
+                cfg.kafka, sasl_username=args.kafka_user, sasl_password_file=Path(args.kafka_password_file)))
         try:
-            return serve(cfg, args.bind, args.port, _positive("--poll", args.poll))
+            return serve(cfg, args.bind, args.port, _positive("--poll", args.poll), args.source)
         except OSError as exc:
             raise Failure(1, f"cannot listen on {args.bind}:{args.port}: {exc.strerror or exc}") from None
     if args.role == "producer":

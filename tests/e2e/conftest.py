@@ -32,8 +32,10 @@ TEAM_CSV = {name: job.output_name(TEAM_NUMBER) for name, job in wiring.JOBS.item
 # Every data file the lab's producer has streamed this session (fault tests add slices): what the
 # consumers' CSVs and the team CSVs must reflect, whichever tests ran before.
 STREAMED: list = [SAMPLE]
-UNITS = {"producer": ["monitoring-producer"], "broker": ["kafka"], "consumer1": ["monitoring-consumer1"],
-         "consumer2": ["monitoring-consumer2"]}
+UNITS = {"producer": ["monitoring-producer"], "broker": ["kafka"],
+         "consumer1": ["monitoring-consumer1", "monitoring-dashboard"], "consumer2": ["monitoring-consumer2"]}
+# Every playbook of the session runs with the dashboard on (on consumer1, group_vars' dashboard_host).
+SESSION_VARS = ("-e", "dashboard_enabled=true")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -64,8 +66,9 @@ def on(host: str, command: str, timeout: float = 120, check: bool = True) -> str
 def playbook(name: str, *extra: str, timeout: float = 1800) -> tuple[subprocess.CompletedProcess, float]:
     env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
     started = time.monotonic()
-    res = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(INVENTORY), "-e", f"@{LAB_VARS}", name,
-                          *extra], capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+    res = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(INVENTORY), "-e", f"@{LAB_VARS}",
+                          *SESSION_VARS, name, *extra], capture_output=True, text=True, cwd=ROOT, env=env,
+                         timeout=timeout)
     return res, time.monotonic() - started
 
 

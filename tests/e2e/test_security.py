@@ -15,6 +15,7 @@ import secrets
 import shlex
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -25,6 +26,8 @@ from .conftest import (ROOT, TEAM_CSV, assert_consumer_csvs_exact, assert_nothin
 
 BROKER = "10.213.0.12"
 PORTS = {"client": 9092, "controller": 9093, "internal": 9094}
+DASHBOARD = "10.213.0.13"    # consumer1, group_vars' dashboard_host (the session runs with dashboard_enabled)
+DASHBOARD_PORT = 8050
 APP_HOSTS = ("producer", "consumer1", "consumer2")
 SECURITY_DIR = ROOT / ".lab" / "security"
 VAULT_FILE = SECURITY_DIR / "vault.yml"
@@ -64,8 +67,11 @@ except Exception as exc:
 '''
 
 
+VAULT_USERS = ("broker", "producer", "consumer1", "consumer2", "dashboard")
+
+
 def vault_passwords() -> dict[str, str]:
-    return {f"vault_kafka_{who}_password": secrets.token_hex(16) for who in ("broker", "producer", "consumer1", "consumer2")}
+    return {f"vault_kafka_{who}_password": secrets.token_hex(16) for who in VAULT_USERS}
 
 
 def make_vault() -> dict[str, str]:
@@ -75,7 +81,10 @@ def make_vault() -> dict[str, str]:
     if VAULT_FILE.exists() and VAULT_PASSWORD_FILE.exists():
         res = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-vault"), "view", "--vault-password-file",
                               str(VAULT_PASSWORD_FILE), str(VAULT_FILE)], capture_output=True, text=True, check=True)
-        return dict(re.findall(r"^(vault_\w+): (\S+)$", res.stdout, re.M))
+        kept = dict(re.findall(r"^(vault_\w+): (\S+)$", res.stdout, re.M))
+        if set(kept) >= set(vault_passwords()):
+            return kept
+        # A vault of an earlier run, without a user added since: made anew below.
     passwords = vault_passwords()
     fd = os.open(VAULT_PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -209,6 +218,27 @@ def test_a_consumers_credentials_cannot_write_nor_read_the_other_consumers_topic
     assert out == f"REFUSED PermissionError {TOPIC['net']} is not visible to this user", out
 
 
+def test_the_dashboard_reads_kafka_as_its_reader_which_may_only_read(secured):
+    assert on("consumer1", "stat -c '%U %a' /etc/monitoring/kafka-dashboard-password").split() == ["monitoring", "600"]
+    assert "--kafka-user monitoring-dashboard" in on("consumer1", "systemctl show -p ExecStart --value monitoring-dashboard")
+    # From this controller (the firewall admits it): the board comes from Kafka, through the reader's login.
+    snap = json.loads(urllib.request.urlopen(f"http://{DASHBOARD}:{DASHBOARD_PORT}/snapshot", timeout=10).read())
+    assert snap["source"] == "kafka" and snap["servers"] and not snap["notice"], {k: snap[k] for k in ("source", "notice")}
+    on("consumer1", "sed -e 's#^  sasl_username: .*#  sasl_username: \"monitoring-dashboard\"#' "
+                    "-e 's#/etc/monitoring/kafka-password#/etc/monitoring/kafka-dashboard-password#' "
+                    "/etc/monitoring/config.yaml > /root/dashboard.yaml")
+    for topic in TOPIC.values():
+        assert probe("consumer1", "read", topic, "/root/dashboard.yaml") == "OK", topic
+    out = probe("consumer1", "write", TOPIC["cpu"], "/root/dashboard.yaml")
+    assert out.startswith("REFUSED") and "Authorization" in out, out
+
+
+def test_only_the_inventory_and_the_controller_reach_the_dashboard(secured):
+    assert can_connect("producer", DASHBOARD_PORT, DASHBOARD)
+    assert not can_connect("outsider", DASHBOARD_PORT, DASHBOARD), "the outsider reaches the dashboard"
+    assert can_connect("outsider", 22, DASHBOARD)
+
+
 def test_the_outsider_cannot_reach_the_brokers_ports(secured):
     for name, port in PORTS.items():
         assert not can_connect("outsider", port), f"the outsider reaches the {name} port {port}"
@@ -231,7 +261,8 @@ def test_systemd_analyze_security_scores(secured):
     """Records the exposure of each unit (lower is better; docs/security.md has the numbers)."""
     scores = {}
     for host, unit in (("broker", "kafka"), ("producer", "monitoring-producer"),
-                       ("consumer1", "monitoring-consumer1"), ("consumer2", "monitoring-consumer2")):
+                       ("consumer1", "monitoring-consumer1"), ("consumer2", "monitoring-consumer2"),
+                       ("consumer1", "monitoring-dashboard")):
         line = on(host, f"systemd-analyze security --no-pager {unit}.service | tail -1")
         match = re.search(r"Overall exposure level for \S+: ([0-9.]+) (\w+)", line)
         assert match, line

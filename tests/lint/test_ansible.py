@@ -133,10 +133,11 @@ BAD = [
     ({"kafka_security": "ssl"}, "value of kafka_security must be one of: plaintext, sasl_scram"),
     ({"kafka_security": "sasl_scram"}, "kafka_sasl_broker_password must be set (from the vault"),
     ({"kafka_security": "sasl_scram", "vault_kafka_broker_password": "b" * 20, "vault_kafka_producer_password": "p" * 20,
-      "vault_kafka_consumer1_password": "short", "vault_kafka_consumer2_password": "c" * 20},
+      "vault_kafka_consumer1_password": "short", "vault_kafka_consumer2_password": "c" * 20,
+      "vault_kafka_dashboard_password": "d" * 20},
      "not so for ['monitoring-consumer1']"),
     ({"kafka_security": "sasl_scram", "kafka_tls_pki_dir": "", **{f"vault_kafka_{who}_password": who * 20 for who in
-      ("broker", "producer", "consumer1", "consumer2")}}, "kafka_tls_pki_dir must be an absolute folder on the controller"),
+      ("broker", "producer", "consumer1", "consumer2", "dashboard")}}, "kafka_tls_pki_dir must be an absolute folder on the controller"),
     ({"kafka_firewall": True, "kafka_firewall_client_sources": ["broker.example"]},
      "kafka_firewall: kafka_firewall_client_sources and kafka_firewall_broker_sources must be IP addresses"),
     ({"app_source_dir": "/nonexistent/app"}, "app_source_dir must be the app's folder on the controller"),
@@ -186,7 +187,7 @@ def test_a_failure_on_one_machine_stops_the_run(playbook):
 
 def test_preflight_passes_with_sasl_and_prints_no_secret(tmp_path):
     secrets = {f"vault_kafka_{who}_password": f"{who}-S3cr3t-{'x' * 12}"
-               for who in ("broker", "producer", "consumer1", "consumer2")}
+               for who in ("broker", "producer", "consumer1", "consumer2", "dashboard")}
     res = preflight(tmp_path, "-v", "-e", json.dumps({"kafka_security": "sasl_scram", "kafka_firewall": True,
                                                                 **secrets}))
     assert res.returncode == 0, res.stdout[-6000:]

@@ -57,6 +57,13 @@ RENDER_PLAYBOOK = """\
         mode: "0644"
       loop: [admin.properties, firewall.nft]
       delegate_to: localhost
+    - name: The ACLs the kafka role sets (TYPE|resource|principal|OPERATION)
+      ansible.builtin.copy:
+        content: "{{{{ _kafka_acls_wanted | to_json }}}}"
+        dest: "{out}/acls.json"
+        mode: "0644"
+      run_once: true
+      delegate_to: localhost
 
 - name: Render config.yaml as the app role does
   hosts: producer:consumers
@@ -77,6 +84,45 @@ RENDER_PLAYBOOK = """\
       ansible.builtin.template:
         src: {repo}/roles/app/templates/config.yaml.j2
         dest: "{out}/{{{{ 'config' if 'producer' in group_names else 'config-' ~ inventory_hostname }}}}.yaml"
+        mode: "0644"
+      delegate_to: localhost
+
+- name: Render the dashboard's unit and firewall as the services role does
+  hosts: consumer1
+  gather_facts: false
+  vars_files:
+    - {repo}/playbooks/vars/wiring.yml
+    - {repo}/playbooks/vars/roles.yml
+  vars:
+    services_components: [dashboard]
+  tasks:
+    - name: Read the kafka role's variables
+      ansible.builtin.import_role:
+        name: kafka
+        tasks_from: defaults
+    - name: Read the app role's variables
+      ansible.builtin.import_role:
+        name: app
+        tasks_from: defaults
+    - name: Read the spark role's variables
+      ansible.builtin.import_role:
+        name: spark
+        tasks_from: defaults
+    - name: Read the services role's variables
+      ansible.builtin.import_role:
+        name: services
+        tasks_from: defaults
+    - name: Render the unit (item is the component, as in the role)
+      ansible.builtin.template:
+        src: "{repo}/roles/services/templates/monitoring.service.j2"
+        dest: "{out}/monitoring-{{{{ item }}}}.service"
+        mode: "0644"
+      loop: [dashboard]
+      delegate_to: localhost
+    - name: Render the firewall's rules
+      ansible.builtin.template:
+        src: "{repo}/roles/services/templates/dashboard-firewall.nft.j2"
+        dest: "{out}/dashboard-firewall.nft"
         mode: "0644"
       delegate_to: localhost
 """
@@ -248,12 +294,15 @@ SECRETS = {
     "vault_kafka_producer_password": "producer-secret-0123456789",
     "vault_kafka_consumer1_password": "consumer1-secret-0123456789",
     "vault_kafka_consumer2_password": "consumer2-secret-0123456789",
+    "vault_kafka_dashboard_password": "dashboard-secret-0123456789",
 }
 
 
 @pytest.fixture(scope="module")
 def sasl_brokers(tmp_path_factory):
-    return render(tmp_path_factory.mktemp("sasl"), 3, "-e", json.dumps({"kafka_security": "sasl_scram", **SECRETS}))
+    return render(tmp_path_factory.mktemp("sasl"), 3, "-e", json.dumps({
+        "kafka_security": "sasl_scram", "kafka_firewall": True, "dashboard_enabled": True,
+        "services_dashboard_firewall_controller": "10.99.0.250", **SECRETS}))
 
 
 def test_plaintext_has_no_security_settings(one_broker):
@@ -340,3 +389,41 @@ def test_the_firewall_admits_the_client_port_from_the_inventory_and_the_others_f
     # Only Kafka's ports: ssh (22) and everything else are left to the machine's own rules.
     assert " 22" not in rules and "policy accept" in rules
     assert "delete table inet kafka_firewall" in rules and "flush ruleset" not in rules
+
+
+def test_the_dashboards_reader_may_only_read_the_metric_topics_and_the_alerts_topic(sasl_brokers):
+    """READ (which implies DESCRIBE) on the four topics and the alerts topic; no group, no write."""
+    acls = json.loads((sasl_brokers / "acls.json").read_text())
+    mine = sorted(a for a in acls if "|User:monitoring-dashboard|" in a)
+    topics = [t.default_name for t in wiring.TOPICS.values()] + [wiring.ALERTS_TOPIC_DEFAULT]
+    assert mine == sorted(f"TOPIC|{t}|User:monitoring-dashboard|READ" for t in topics)
+    # The other users keep what they had: the consumers read their topics and their group only.
+    assert "GROUP|monitoring-consumer1|User:monitoring-consumer1|READ" in acls
+    alerts = f"TOPIC|{wiring.ALERTS_TOPIC_DEFAULT}|"
+    assert not [a for a in acls if a.startswith(alerts) and "dashboard" not in a]
+
+
+def test_the_dashboard_logs_in_as_its_reader_with_sasl_and_as_the_config_says_without(one_broker, sasl_brokers):
+    def exec_start(folder):
+        return next(line for line in (folder / "monitoring-dashboard.service").read_text().splitlines()
+                    if line.startswith("ExecStart="))
+
+    assert exec_start(sasl_brokers) == (
+        "ExecStart=/opt/monitoring/venv/bin/monitoring --config /etc/monitoring/config.yaml dashboard"
+        " --bind 10.99.0.21 --port 8050 --kafka-user monitoring-dashboard"
+        " --kafka-password-file /etc/monitoring/kafka-dashboard-password")
+    assert exec_start(one_broker) == (
+        "ExecStart=/opt/monitoring/venv/bin/monitoring --config /etc/monitoring/config.yaml dashboard"
+        " --bind 10.99.0.21 --port 8050")
+    assert "ReadWritePaths" not in (sasl_brokers / "monitoring-dashboard.service").read_text()
+
+
+def test_the_dashboards_firewall_admits_its_port_from_the_inventory_and_the_controller(sasl_brokers):
+    rules = (sasl_brokers / "dashboard-firewall.nft").read_text()
+    sets = dict(re.findall(r"set (\w+) \{[^}]*?elements = \{ ([^}]*) \}", rules))
+    assert set(sets["sources_v4"].split(", ")) == {
+        "10.99.0.1", "10.99.0.11", "10.99.0.12", "10.99.0.13", "10.99.0.21", "10.99.0.22", "10.99.0.250"}
+    assert "tcp dport 8050 ip saddr @sources_v4 accept" in rules
+    assert "tcp dport 8050 counter drop" in rules and 'iif "lo" accept' in rules
+    assert " 22" not in rules and " 9092" not in rules and "policy accept" in rules
+    assert "delete table inet monitoring_dashboard" in rules and "flush ruleset" not in rules

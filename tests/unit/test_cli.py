@@ -97,3 +97,14 @@ def test_a_dashboard_address_it_cannot_listen_on_is_one_line_and_exit_code_1(cap
     assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "dashboard", "--bind", "192.0.2.1", "--port", "18999"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("monitoring dashboard: error: cannot listen on 192.0.2.1:18999: ")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--kafka-user", "monitoring-dashboard"], "--kafka-user and --kafka-password-file go together"),
+    (["--kafka-password-file", "/x"], "--kafka-user and --kafka-password-file go together"),
+    (["--kafka-user", "u", "--kafka-password-file", "/x"], "--kafka-user needs kafka.security_protocol SASL_SSL (got PLAINTEXT)"),
+])
+def test_the_dashboards_kafka_login_options_are_checked(capsys, args, message):
+    assert main(["--config", str(EXAMPLE), "dashboard", "--port", "18999", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"monitoring dashboard: error: {message}"]

@@ -1,15 +1,20 @@
 """The dashboard's web app (Starlette, served by uvicorn): the page, its event stream, its charts.
 
-One task polls the CSVs in output_dir every `poll_seconds` and updates the board; each open page
-holds a server-sent events stream that gets the board whenever it changed. Read-only: nothing here
-writes a file or takes input beyond the paths below.
+Its sources (`source`): kafka reads the four metric topics and the alerts topic (kafka_feed: no
+consumer group, nothing committed); csv polls the CSVs in output_dir; auto (the default) reads
+Kafka and, while Kafka cannot be reached, the CSVs. One task, every `poll_seconds`, takes what
+arrived and updates the board; each open page holds a server-sent events stream that gets the
+board whenever it changed. Read-only: nothing here writes a file or takes input beyond the paths
+below.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
+import queue
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -22,27 +27,74 @@ from ..core.config import Config
 from ..wiring import JOBS
 from .charts import metric_chart
 from .follow import CsvFollower
+from .kafka_feed import ALERT, DOWN, METRIC, READY, KafkaFeed
 from .page import PAGE
-from .state import CONSUMERS, LIVE, Board, consumer_csvs, metric_names, thresholds_for
+from .state import CONSUMERS, KAFKA, LIVE, Board, consumer_csvs, metric_names, thresholds_for
 
 log = logging.getLogger("dashboard")
 KEEPALIVE_SECONDS = 15
+SOURCES = ("auto", "kafka", "csv")
+DRAIN_AT_MOST = 50000      # records taken from the Kafka feed per poll (the loop stays responsive)
 
 
 class Sources:
-    """The live CSVs when any exists, else the consumers' CSVs; the board starts anew on a switch."""
+    """Kafka once it answers (source kafka or auto); else (csv, or auto until then) the live CSVs
+    when any exists, else the consumers' CSVs. The board starts anew on a switch."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, source: str = "auto", history_seconds: int = 600):
         self.cfg = cfg
+        self.history_seconds = history_seconds
         out = Path(cfg.output_dir)
         self.live = {name: CsvFollower(out / job.live_csv) for name, job in JOBS.items()}
         self.consumers = {key: CsvFollower(out / csv) for key, csv in consumer_csvs().items()}
-        self.board = self._board(CONSUMERS)
+        self.feed = KafkaFeed(cfg, history_seconds) if source != "csv" else None
+        self.csv = source != "kafka"
+        self.notice = ""
+        self.board = self._board(KAFKA if source == "kafka" else CONSUMERS)
+
+    def start(self) -> None:
+        if self.feed:
+            self.feed.start()
+
+    def stop(self) -> None:
+        if self.feed:
+            self.feed.stop.set()
 
     def _board(self, source: str) -> Board:
-        return Board(source, thresholds_for(source, self.cfg.thresholds))
+        return Board(source, thresholds_for(source, self.cfg.thresholds), self.history_seconds, notice=self.notice)
+
+    def _say(self, notice: str) -> None:
+        if notice != self.notice:
+            log.warning("%s%s", notice, "; showing the CSVs meanwhile" if self.csv else "")
+            self.notice = self.board.notice = notice
+            self.board.version += 1
+
+    def _drain(self) -> None:
+        for _ in range(DRAIN_AT_MOST):
+            try:
+                event = self.feed.events.get_nowait()
+            except queue.Empty:
+                return
+            kind = event[0]
+            if kind == METRIC and self.board.source == KAFKA:
+                self.board.add_message(*event[1:])
+            elif kind == ALERT and self.board.source == KAFKA:
+                self.board.add_alert_message(event[1])
+            elif kind == READY:
+                self.notice = ""
+                if event[1] or self.board.source != KAFKA:
+                    self.board = self._board(KAFKA)
+                self.board.sample_alerts = not event[2]
+                self.board.notice = ""
+                self.board.version += 1
+            elif kind == DOWN:
+                self._say(event[1])
 
     def poll(self) -> None:
+        if self.feed:
+            self._drain()
+        if self.board.source == KAFKA or not self.csv:
+            return
         if self.board.source != LIVE and any(f.path.exists() for f in self.live.values()):
             log.info("live CSVs found in %s: showing the live windows", self.cfg.output_dir)
             self.board = self._board(LIVE)
@@ -56,8 +108,8 @@ class Sources:
                     self.board.add_sample(key, row)
 
 
-def create_app(cfg: Config, poll_seconds: float = 1.0) -> Starlette:
-    sources = Sources(cfg)
+def create_app(cfg: Config, poll_seconds: float = 1.0, source: str = "auto") -> Starlette:
+    sources = Sources(cfg, source)
     charts: dict[str, tuple[tuple[int, int], bytes]] = {}   # metric -> ((board, version), PNG)
 
     async def poller():
@@ -70,11 +122,13 @@ def create_app(cfg: Config, poll_seconds: float = 1.0) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        sources.start()
         task = asyncio.create_task(poller())
         try:
             yield
         finally:
             task.cancel()
+            sources.stop()
 
     async def index(_request: Request):
         return HTMLResponse(PAGE.replace("{{team}}", str(cfg.team_number)), headers={"Cache-Control": "no-store"})
@@ -106,14 +160,17 @@ def create_app(cfg: Config, poll_seconds: float = 1.0) -> Starlette:
         cached = charts.get(metric)
         key = (id(board), board.version)
         if cached is None or cached[0] != key:
-            cached = charts[metric] = (key, await run_in_threadpool(metric_chart, board, metric))
+            # The drawing runs in a worker thread: it gets a copy of this metric's history.
+            copy = dataclasses.replace(board, history={metric: {s: list(points) for s, points in
+                                                                board.history.get(metric, {}).items()}})
+            cached = charts[metric] = (key, await run_in_threadpool(metric_chart, copy, metric))
         return Response(cached[1], media_type="image/png", headers={"Cache-Control": "no-store"})
 
     return Starlette(routes=[Route("/", index), Route("/snapshot", snapshot), Route("/events", events),
                              Route("/chart/{metric}.png", chart)], lifespan=lifespan)
 
 
-def serve(cfg: Config, host: str, port: int, poll_seconds: float = 1.0) -> int:
+def serve(cfg: Config, host: str, port: int, poll_seconds: float = 1.0, source: str = "auto") -> int:
     """Listen on host:port until SIGTERM or SIGINT. The socket is bound here, so that a bad address
     is the caller's OSError (one line, exit code 1) rather than uvicorn's own exit."""
     import socket
@@ -122,8 +179,8 @@ def serve(cfg: Config, host: str, port: int, poll_seconds: float = 1.0) -> int:
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.create_server((host.strip("[]"), port), family=family)
-    log.info("dashboard of %s on http://%s:%d/", cfg.output_dir, host, port)
-    server = uvicorn.Server(uvicorn.Config(create_app(cfg, poll_seconds), log_level="warning",
+    log.info("dashboard (source %s) on http://%s:%d/", source, host, port)
+    server = uvicorn.Server(uvicorn.Config(create_app(cfg, poll_seconds, source), log_level="warning",
                                            timeout_graceful_shutdown=2))
     server.run(sockets=[sock])
     return 0

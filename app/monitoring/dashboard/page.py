@@ -27,7 +27,8 @@ td.value{text-align:right;font-variant-numeric:tabular-nums} td.above{background
 </main>
 <script>
 "use strict";
-const SOURCES = {live: "the live windows (live CSVs)", consumers: "the consumers' CSVs, sample by sample (a value over its threshold is listed; the windows' alerts come from the live path)"};
+const SOURCES = {kafka: "Kafka: the metric topics, sample by sample", live: "the live windows (live CSVs)", consumers: "the consumers' CSVs, sample by sample"};
+const ALERTS = {windows: "alerts: the live path's windows (the alerts topic)", samples: "alerts: a value over its threshold is listed (the windows' alerts come from the live path)"};
 let metrics = null, lastChart = 0, pending = null;
 function cell(text, cls) { const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; return td; }
 function setup(s) {
@@ -43,7 +44,7 @@ function refreshCharts(version) {
 }
 function render(s) {
   if (metrics === null || metrics.join() !== s.metrics.join()) { document.getElementById("head").replaceChildren(...[...document.getElementById("head").children].slice(0, 2)); document.getElementById("charts").replaceChildren(); setup(s); }
-  document.getElementById("source").textContent = "From " + SOURCES[s.source] + ".";
+  document.getElementById("source").textContent = "From " + SOURCES[s.source] + "; " + (s.source === "live" ? "alerts: the windows'" : ALERTS[s.alerts_from]) + "." + (s.notice ? " " + s.notice + "." : "");
   const rows = s.servers.map(srv => {
     const tr = document.createElement("tr"); tr.dataset.server = srv.server;
     tr.append(cell(srv.server), cell(srv.time, "when"));

@@ -80,6 +80,13 @@ RENDER_PLAYBOOK = """\
       ansible.builtin.import_role:
         name: app
         tasks_from: defaults
+    - name: Write where the spark role takes the connector from (live_enabled)
+      ansible.builtin.copy:
+        content: "{{{{ spark_connector_src }}}}"
+        dest: "{out}/connector-src"
+        mode: "0644"
+      delegate_to: localhost
+      run_once: true
     - name: Render
       ansible.builtin.template:
         src: {repo}/roles/app/templates/config.yaml.j2
@@ -376,6 +383,12 @@ def test_with_the_live_path_each_consumers_user_runs_its_stream_job_and_the_read
             "sasl_username": "monitoring-alerts-reader",
             "sasl_password_file": "/etc/monitoring/kafka-password-alerts"}}, name
         assert READER_SECRET["vault_kafka_alerts_reader_password"] not in text
+
+
+def test_with_the_live_path_the_spark_role_takes_the_connector_of_the_pinned_pyspark(sasl_live, one_broker):
+    pinned = re.search(r"(?m)^pyspark==(\S+)$", (REPO / "app" / "requirements-spark.txt").read_text()).group(1)
+    assert (sasl_live / "connector-src").read_text() == f"{REPO}/build/spark-kafka/spark-kafka-{pinned}"
+    assert (one_broker / "connector-src").read_text() == ""
 
 
 def test_the_alerts_command_logs_in_as_the_reader(sasl_live):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import subprocess
@@ -32,8 +33,14 @@ TEAM_CSV = {name: job.output_name(TEAM_NUMBER) for name, job in wiring.JOBS.item
 # Every data file the lab's producer has streamed this session (fault tests add slices): what the
 # consumers' CSVs and the team CSVs must reflect, whichever tests ran before.
 STREAMED: list = [SAMPLE]
-UNITS = {"producer": ["monitoring-producer"], "broker": ["kafka"], "consumer1": ["monitoring-consumer1"],
-         "consumer2": ["monitoring-consumer2"]}
+UNITS = {"producer": ["monitoring-producer"], "broker": ["kafka"], "consumer1": ["monitoring-consumer1", "monitoring-stream1"],
+         "consumer2": ["monitoring-consumer2", "monitoring-stream2"]}
+# The session's deployments run the live path (tests/e2e/test_live_lab.py): the stream jobs beside
+# the consumers from the first site.yml on. The lab's producer replays fast (hours of event time a
+# second), so the watermark allows an hour of lateness: no row of a replay is late whatever the
+# partitions' skew, and each slice a test streams starts more than that after the last one's end.
+# The other topologies (test_lab_topologies.py) clear it: they deploy without the live path.
+LIVE_VARS = {"live_enabled": True, "live_allowed_lateness_seconds": 3600}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -61,11 +68,17 @@ def on(host: str, command: str, timeout: float = 120, check: bool = True) -> str
     return res.stdout
 
 
+def live_args() -> list[str]:
+    """The extra vars that turn the live path on in this session's deployments (LIVE_VARS)."""
+    return ["-e", json.dumps(LIVE_VARS)] if LIVE_VARS else []
+
+
 def playbook(name: str, *extra: str, timeout: float = 1800) -> tuple[subprocess.CompletedProcess, float]:
     env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
     started = time.monotonic()
-    res = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(INVENTORY), "-e", f"@{LAB_VARS}", name,
-                          *extra], capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+    res = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(INVENTORY), "-e", f"@{LAB_VARS}",
+                          *live_args(), name, *extra], capture_output=True, text=True, cwd=ROOT, env=env,
+                         timeout=timeout)
     return res, time.monotonic() - started
 
 

@@ -5,7 +5,7 @@ PYTEST := $(VPY) -m pytest
 TEST_ORDER := tests/unit tests/lint tests/browser tests/integration tests/e2e
 NOT_TOPOLOGIES := -m "not lab_topologies"
 
-.PHONY: test test-fast test-e2e test-topologies
+.PHONY: test test-fast test-e2e test-topologies test-live-lab
 test: setup kafka-dist spark-kafka-dist wheelhouse lab-deps browser-deps
 	$(PYTEST) $(NOT_TOPOLOGIES) $(TEST_ORDER)
 
@@ -18,3 +18,9 @@ test-e2e: setup kafka-dist spark-kafka-dist wheelhouse lab-deps
 
 test-topologies: setup kafka-dist spark-kafka-dist wheelhouse lab-deps
 	$(PYTEST) -m lab_topologies tests/e2e
+
+# The plaintext lab session with the live path on (E2E_LIVE=1): the stream jobs beside the consumers
+# through every e2e test, and tests/e2e/test_live_lab.py's checks. make test runs those checks on the
+# secured deployment only (test_security.py).
+test-live-lab: setup kafka-dist spark-kafka-dist wheelhouse lab-deps browser-deps
+	E2E_LIVE=1 $(PYTEST) $(NOT_TOPOLOGIES) tests/e2e

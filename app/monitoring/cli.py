@@ -195,7 +195,8 @@ def _dispatch(args) -> int:
         sys.stdout.write(wiring_text(args.form or "json"))
         return 0
 
-    cfg = _load(args)
+    # The command's own Kafka login, when kafka.logins gives it one (the alerts topic's reader).
+    cfg = _load(args).for_command(args.role)
     if args.role == "check-config":
         print(f"{cfg.path}: OK: team {cfg.team_number}, broker {', '.join(cfg.kafka.bootstrap_servers)}, "
               f"output {cfg.output_dir}, window {cfg.window.duration_seconds}s/{cfg.window.slide_seconds}s")

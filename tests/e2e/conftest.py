@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import subprocess
@@ -36,6 +37,17 @@ UNITS = {"producer": ["monitoring-producer"], "broker": ["kafka"],
          "consumer1": ["monitoring-consumer1", "monitoring-dashboard"], "consumer2": ["monitoring-consumer2"]}
 # Every playbook of the session runs with the dashboard on (on consumer1, group_vars' dashboard_host).
 SESSION_VARS = ("-e", "dashboard_enabled=true")
+# The live path's settings on the lab. The lab's producer replays fast (hours of event time a
+# second), so the watermark allows an hour of lateness: no row of a replay is late whatever the
+# partitions' skew, and each slice a test streams starts more than that after the last one's end.
+LIVE_ON = {"live_enabled": True, "live_allowed_lateness_seconds": 3600}
+# The secured deployment (test_security.py) always runs the live path. The plaintext session runs it
+# with E2E_LIVE=1 (make test-live-lab: tests/e2e/test_live_lab.py's checks, the stream jobs beside
+# the consumers from the first site.yml on); the other topologies (test_lab_topologies.py) clear it.
+LIVE_VARS = dict(LIVE_ON) if os.environ.get("E2E_LIVE") == "1" else {}
+if LIVE_VARS:
+    UNITS["consumer1"].append("monitoring-stream1")
+    UNITS["consumer2"].append("monitoring-stream2")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -63,11 +75,16 @@ def on(host: str, command: str, timeout: float = 120, check: bool = True) -> str
     return res.stdout
 
 
+def live_args() -> list[str]:
+    """The extra vars that turn the live path on in this session's deployments (LIVE_VARS)."""
+    return ["-e", json.dumps(LIVE_VARS)] if LIVE_VARS else []
+
+
 def playbook(name: str, *extra: str, timeout: float = 1800) -> tuple[subprocess.CompletedProcess, float]:
     env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
     started = time.monotonic()
     res = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(INVENTORY), "-e", f"@{LAB_VARS}",
-                          *SESSION_VARS, name, *extra], capture_output=True, text=True, cwd=ROOT, env=env,
+                          *SESSION_VARS, *live_args(), name, *extra], capture_output=True, text=True, cwd=ROOT, env=env,
                          timeout=timeout)
     return res, time.monotonic() - started
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from .conftest import ROOT, STREAMED, assert_consumer_csvs_exact, lab, on, playbook
+from .conftest import ROOT, STREAMED, assert_consumer_csvs_exact, lab, live_args, on, playbook
 
 APP = "/opt/monitoring/venv/bin/monitoring --config /etc/monitoring/config.yaml"
 
@@ -101,7 +101,7 @@ def test_an_inventory_host_that_does_not_answer_fails_fast_and_clearly(deployed,
     inventory.write_text(text.replace("10.213.0.13", "10.213.0.99"))
     started = time.monotonic()
     res = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory),
-                          "-e", f"@{ROOT / '.lab' / 'lab-vars.yml'}", "site.yml"],
+                          "-e", f"@{ROOT / '.lab' / 'lab-vars.yml'}", *live_args(), "site.yml"],
                          capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert res.returncode != 0
     assert "consumer1-node" in res.stdout and "UNREACHABLE" in res.stdout
@@ -117,7 +117,7 @@ def test_a_wrong_inventory_is_named_before_anything_is_touched(deployed, tmp_pat
     inventory = tmp_path / "inventory.ini"
     inventory.write_text(text.replace("[producer]\nproducer-node ansible_host=10.213.0.11", mistake))
     res = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory),
-                          "-e", f"@{ROOT / '.lab' / 'lab-vars.yml'}", "site.yml"],
+                          "-e", f"@{ROOT / '.lab' / 'lab-vars.yml'}", *live_args(), "site.yml"],
                          capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert res.returncode != 0 and message in res.stdout, res.stdout[-3000:]
     assert "changed=" in res.stdout and all(" changed=0 " in line for line in res.stdout.splitlines()

@@ -23,8 +23,8 @@ from nspawnlab import topology
 from monitoring.wiring import TOPICS
 from tests.support.pipeline import SAMPLE
 
-from .conftest import (CONSUMER_FILES, ROOT, TEAM_CSV, assert_consumer_csvs_exact, assert_nothing_changed, expected_team_csvs,
-                       lab, on, playbook, recap)
+from .conftest import (CONSUMER_FILES, LIVE_VARS, ROOT, TEAM_CSV, assert_consumer_csvs_exact, assert_nothing_changed,
+                       expected_team_csvs, lab, on, playbook, recap)
 from .download_checks import REFUSALS, assert_installed_from_the_mirror, assert_refused
 
 pytestmark = pytest.mark.lab_topologies
@@ -51,6 +51,7 @@ def topo_lab(request):
     if os.geteuid() != 0:
         pytest.fail("the end-to-end tests need root: run them as root")
     path = ROOT / "lab" / "topologies" / f"{request.param}.yml"
+    LIVE_VARS.clear()   # these topologies are measured without the live path (they run last)
     lab("down", "--purge", check=False)
     lab("up", "--topology", str(path), timeout=1200)
     try:

@@ -21,8 +21,8 @@ import pytest
 
 from monitoring import wiring
 
-from .conftest import (ROOT, TEAM_CSV, assert_consumer_csvs_exact, assert_nothing_changed, expected_team_csvs, lab, on,
-                       playbook, recap)
+from .conftest import (LIVE_ON, ROOT, TEAM_CSV, assert_consumer_csvs_exact, assert_nothing_changed, expected_team_csvs,
+                       lab, on, playbook, recap)
 
 BROKER = "10.213.0.12"
 PORTS = {"client": 9092, "controller": 9093, "internal": 9094}
@@ -32,8 +32,10 @@ APP_HOSTS = ("producer", "consumer1", "consumer2")
 SECURITY_DIR = ROOT / ".lab" / "security"
 VAULT_FILE = SECURITY_DIR / "vault.yml"
 VAULT_PASSWORD_FILE = SECURITY_DIR / "vault-password"
-SECURED = {"kafka_security": "sasl_scram", "kafka_firewall": True}
+# The secured deployment runs the live path too (its stream jobs log in, write the alerts topic).
+SECURED = {"kafka_security": "sasl_scram", "kafka_firewall": True, **LIVE_ON}
 TOPIC = {key: topic.default_name for key, topic in wiring.TOPICS.items()}   # group_vars/all.yml keeps the wiring's
+TOPIC["alerts"] = wiring.ALERTS_TOPIC_DEFAULT
 
 # Runs on a lab host with the app's virtualenv: one Kafka action with the app's own client options
 # (monitoring.config_file + monitoring.kafka_connection), prints OK or REFUSED <error>. It is read
@@ -67,7 +69,7 @@ except Exception as exc:
 '''
 
 
-VAULT_USERS = ("broker", "producer", "consumer1", "consumer2", "dashboard")
+VAULT_USERS = ("broker", "producer", "consumer1", "consumer2", "dashboard", "alerts_reader")
 
 
 def vault_passwords() -> dict[str, str]:
@@ -117,8 +119,8 @@ def secured(lab_hosts):
     lab("up", "--with-outsider", timeout=900)
     passwords = make_vault()
     for host in ("consumer1", "consumer2"):
-        on(host, "systemctl stop monitoring-consumer1 monitoring-consumer2 2>/dev/null; "
-                 "rm -rf /var/lib/monitoring/output/* /var/lib/monitoring/output/.[!.]*; true")
+        on(host, "systemctl stop monitoring-consumer1 monitoring-consumer2 monitoring-stream1 monitoring-stream2 "
+                 "2>/dev/null; rm -rf /var/lib/monitoring/output/* /var/lib/monitoring/output/.[!.]*; true")
     res, took = secured_playbook("site.yml")
     assert res.returncode == 0, f"site.yml with SASL failed after {took:.0f} s:\n{res.stdout[-6000:]}\n{res.stderr[-2000:]}"
     print(f"site.yml with sasl_scram and the firewall: {took:.0f} s")
@@ -159,6 +161,8 @@ def test_no_secret_reaches_the_hosts_journals(secured):
 def test_secret_files_are_0600_and_owned_by_their_service(secured):
     for host in APP_HOSTS:
         assert on(host, "stat -c '%U %a' /etc/monitoring/kafka-password").split() == ["monitoring", "600"], host
+        # The alerts' reader (the live path): its own password file, as `monitoring alerts` reads it.
+        assert on(host, "stat -c '%U %a' /etc/monitoring/kafka-password-alerts").split() == ["monitoring", "600"], host
     for path in ("/etc/kafka/server.properties", "/etc/kafka/tls/broker.pem"):
         assert on("broker", f"stat -c '%U %a' {path}").split() == ["kafka", "600"], path
     assert on("broker", "stat -c '%U %a' /etc/kafka/admin.properties").split() == ["root", "600"]
@@ -188,6 +192,57 @@ def test_the_analysis_runs_and_equals_the_reference(secured):
     want_cpu, want_net = expected_team_csvs()
     assert (ROOT / "results" / TEAM_CSV["spark-job1"]).read_text() == want_cpu
     assert (ROOT / "results" / TEAM_CSV["spark-job2"]).read_text() == want_net
+
+
+# The live path (tests/e2e/test_live_lab.py's checks, on this deployment): the stream jobs log in as
+# their consumers' users, through the firewall; `monitoring alerts` as the alerts' reader.
+READER_CONFIG = "/root/reader.yaml"
+
+
+def reader_config(host: str) -> str:
+    """config.yaml with the alerts' reader as the machine's user (what PROBE then logs in as)."""
+    on(host, "sed -e 's#^  sasl_username: .*#  sasl_username: \"monitoring-alerts-reader\"#' "
+             "-e 's#^  sasl_password_file: \"/etc/monitoring/kafka-password\"$#"
+             "  sasl_password_file: \"/etc/monitoring/kafka-password-alerts\"#' "
+             f"/etc/monitoring/config.yaml > {READER_CONFIG}")
+    assert "monitoring-alerts-reader" in on(host, f"grep '^  sasl_username' {READER_CONFIG}")
+    return READER_CONFIG
+
+
+def test_the_live_csvs_equal_the_team_csvs_with_sasl_and_the_firewall(secured):
+    from .test_live_lab import assert_live_equals_batch
+
+    assert_live_equals_batch(secured_playbook)
+
+
+def test_every_alert_is_on_topic_alerts_and_its_reader_follows_them(secured):
+    from .test_live_lab import APP, assert_every_team_alert_is_on_the_topic
+
+    alerts = assert_every_team_alert_is_on_the_topic()   # read as the alerts' reader (kafka.logins)
+    # As an operator follows them: one line per alert, each once, until Ctrl-C.
+    out = on("consumer2", f"cd / && runuser -u monitoring -- timeout -s INT 45 {APP} alerts --from-beginning; true",
+             timeout=120)
+    lines = [line for line in out.splitlines() if line.startswith("stream-job")]
+    assert len(lines) == len(set(lines)) == alerts, f"{len(lines)} lines ({len(set(lines))} different), {alerts} alerts"
+
+
+def test_the_alerts_reader_may_only_read_the_alerts(secured):
+    reader = reader_config("consumer1")
+    assert probe("consumer1", "read", TOPIC["alerts"], reader) == "OK"
+    out = probe("consumer1", "read", TOPIC["cpu"], reader)
+    assert out == f"REFUSED PermissionError {TOPIC['cpu']} is not visible to this user", out
+    out = probe("consumer1", "write", TOPIC["alerts"], reader)
+    assert out.startswith("REFUSED") and "Authorization" in out, out
+    # A stream job's user writes the alerts but may not read them.
+    out = probe("consumer1", "read", TOPIC["alerts"])
+    assert out.startswith("REFUSED"), out
+
+
+def test_a_consumer_host_rebooted_mid_stream_with_sasl_loses_and_doubles_no_window(secured, tmp_path):
+    from .test_live_lab import reboot_a_consumer_host_mid_stream
+
+    # After test_live_lab.py's slice (19:10 to 21:10).
+    reboot_a_consumer_host_mid_stream(tmp_path, "21:20:00", secured_playbook)
 
 
 def test_each_role_may_do_what_it_needs(secured):

@@ -195,6 +195,23 @@ def test_preflight_passes_with_sasl_and_prints_no_secret(tmp_path):
     assert leaked == [], f"the preflight printed {leaked}"
 
 
+def test_preflight_passes_with_the_live_path_and_sasl_and_prints_no_secret(tmp_path):
+    secrets = {f"vault_kafka_{who}_password": f"{who}-S3cr3t-{'x' * 12}"
+               for who in ("broker", "producer", "consumer1", "consumer2", "alerts_reader")}
+    res = preflight(tmp_path, "-v", "-e", json.dumps({"kafka_security": "sasl_scram", "kafka_firewall": True,
+                                                      "live_enabled": True, **secrets}))
+    assert res.returncode == 0, res.stdout[-6000:]
+    leaked = [name for name, secret in secrets.items() if secret in res.stdout]
+    assert leaked == [], f"the preflight printed {leaked}"
+
+
+def test_preflight_names_the_missing_password_of_the_alerts_reader(tmp_path):
+    secrets = {f"vault_kafka_{who}_password": who * 20 for who in ("broker", "producer", "consumer1", "consumer2")}
+    res = preflight(tmp_path, "-e", json.dumps({"kafka_security": "sasl_scram", "live_enabled": True, **secrets}))
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert "not so for ['monitoring-alerts-reader']" in one_line(res.stdout), res.stdout[-4000:]
+
+
 @pytest.mark.parametrize(("written", "read_as"), [("04", 4), ("010", 8)])
 def test_preflight_refuses_an_unquoted_team_number_with_a_leading_zero(tmp_path, written, read_as):
     """YAML reads 04 as 4 and 010 as 8: the results would be named team_4_... without a word."""

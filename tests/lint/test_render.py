@@ -29,7 +29,7 @@ CONFIG_KEYS = {
     "window": {"duration_seconds": None, "slide_seconds": None},
     "producer": {"source": None, "mode": None, "rate": None, "speedup": None, "live_interval_seconds": None},
     "spark": {"master": None, "shuffle_partitions": None},
-    "live": {"enabled": None, "connector_dir": None},
+    "live": {"enabled": None, "connector_dir": None, "allowed_lateness_seconds": None},
 }
 
 RENDER_PLAYBOOK = """\
@@ -80,6 +80,13 @@ RENDER_PLAYBOOK = """\
       ansible.builtin.import_role:
         name: app
         tasks_from: defaults
+    - name: Write where the spark role takes the connector from (live_enabled)
+      ansible.builtin.copy:
+        content: "{{{{ spark_connector_src }}}}"
+        dest: "{out}/connector-src"
+        mode: "0644"
+      delegate_to: localhost
+      run_once: true
     - name: Render
       ansible.builtin.template:
         src: {repo}/roles/app/templates/config.yaml.j2
@@ -368,6 +375,70 @@ def test_sasl_config_yaml_logs_each_machine_in_as_its_own_user(sasl_brokers):
         }, name
         # The password itself is never in config.yaml (it is in the 0600 file).
         assert not any(secret in (sasl_brokers / name).read_text() for secret in SECRETS.values())
+
+
+READER_SECRET = {"vault_kafka_alerts_reader_password": "reader-secret-0123456789"}
+
+
+@pytest.fixture(scope="module")
+def sasl_live(tmp_path_factory):
+    return render(tmp_path_factory.mktemp("sasl-live"), 1, "-e",
+                  json.dumps({"kafka_security": "sasl_scram", "live_enabled": True, **SECRETS, **READER_SECRET}))
+
+
+def acls_of(out: Path, user: str) -> set[str]:
+    """The role's wanted ACLs of one user, as TYPE|PATTERN|resource|OPERATION."""
+    found = set()
+    for acl in json.loads((out / "acls.json").read_text()):
+        kind, pattern, resource, principal, operation = acl.split("|")
+        if principal == f"User:{user}":
+            found.add(f"{kind}|{pattern}|{resource}|{operation}")
+    return found
+
+
+def test_the_acls_without_the_live_path(sasl_brokers):
+    topic = {key: t.default_name for key, t in wiring.TOPICS.items()}
+    assert acls_of(sasl_brokers, "monitoring-producer") == {f"TOPIC|LITERAL|{t}|WRITE" for t in topic.values()}
+    for role, consumer in wiring.CONSUMERS.items():
+        assert acls_of(sasl_brokers, f"monitoring-{role}") == (
+            {f"TOPIC|LITERAL|{topic[key]}|READ" for key in consumer.topics} | {f"GROUP|LITERAL|monitoring-{role}|READ"})
+    assert acls_of(sasl_brokers, "monitoring-alerts-reader") == set()
+    kafka = yaml.safe_load((sasl_brokers / "config-cons1.yaml").read_text())["kafka"]
+    assert "logins" not in kafka
+
+
+def test_with_the_live_path_each_consumers_user_runs_its_stream_job_and_the_reader_reads_the_alerts(sasl_live):
+    topic = {key: t.default_name for key, t in wiring.TOPICS.items()}
+    alerts = wiring.ALERTS_TOPIC_DEFAULT
+    for job in wiring.JOBS.values():
+        role = next(r for r, c in wiring.CONSUMERS.items() if c.topics == job.topics)
+        assert acls_of(sasl_live, f"monitoring-{role}") == (
+            {f"TOPIC|LITERAL|{topic[key]}|READ" for key in job.topics} | {f"GROUP|LITERAL|monitoring-{role}|READ"}
+            # The stream job: Spark's generated groups (groupIdPrefix monitoring-<stream job>), the alerts.
+            | {f"GROUP|PREFIXED|monitoring-{job.stream}-|READ", f"TOPIC|LITERAL|{alerts}|WRITE"}), role
+    assert acls_of(sasl_live, "monitoring-alerts-reader") == {
+        f"TOPIC|LITERAL|{alerts}|READ", "GROUP|LITERAL|monitoring-alerts-reader|READ"}
+    assert acls_of(sasl_live, "monitoring-producer") == {f"TOPIC|LITERAL|{t}|WRITE" for t in topic.values()}
+    for name in ("config.yaml", "config-cons1.yaml", "config-cons2.yaml"):
+        text = (sasl_live / name).read_text()
+        assert yaml.safe_load(text)["kafka"]["logins"] == {"alerts": {
+            "sasl_username": "monitoring-alerts-reader",
+            "sasl_password_file": "/etc/monitoring/kafka-password-alerts"}}, name
+        assert READER_SECRET["vault_kafka_alerts_reader_password"] not in text
+
+
+def test_with_the_live_path_the_spark_role_takes_the_connector_of_the_pinned_pyspark(sasl_live, one_broker):
+    pinned = re.search(r"(?m)^pyspark==(\S+)$", (REPO / "app" / "requirements-spark.txt").read_text()).group(1)
+    assert (sasl_live / "connector-src").read_text() == f"{REPO}/build/spark-kafka/spark-kafka-{pinned}"
+    assert (one_broker / "connector-src").read_text() == ""
+
+
+def test_the_alerts_command_logs_in_as_the_reader(sasl_live):
+    from monitoring.config_file import load_config
+
+    cfg = load_config(sasl_live / "config-cons1.yaml")
+    assert cfg.for_command("alerts").kafka.sasl_username == "monitoring-alerts-reader"
+    assert cfg.for_command("stream-job1").kafka.sasl_username == "monitoring-consumer1"
 
 
 def test_the_app_accepts_the_sasl_config(sasl_brokers):

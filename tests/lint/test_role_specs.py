@@ -19,7 +19,8 @@ PHASES = ("preflight", "install", "configure", "run")
 PLAY_VARIABLES = {
     "team_number", "thresholds", "topics", "window", "producer", "spark",
     "verify_timeout", "analysis_producer_timeout", "analysis_caught_up_timeout", "analysis_job_timeout",
-    "results_dir", "repo_dir", "dashboard_enabled", "dashboard_host", "live_enabled",
+    "results_dir", "repo_dir", "dashboard_enabled", "dashboard_host", "live_enabled", "live_allowed_lateness_seconds",
+    "analysis_live_timeout",
 }
 # Facts a role sets for the plays (documented in its argument spec's description), not internals.
 OUTPUT_FACTS = {"java": {"java_runtime_home"}, "app": {"app_changed"}}

@@ -96,3 +96,35 @@ def test_file_errors_name_the_file(tmp_path):
     wrong.write_text(yaml.safe_dump({**BASE, "window": {"duration_seconds": 30, "slide_seconds": 60}}))
     with pytest.raises(ConfigError, match="wrong.yaml: window.slide_seconds"):
         load_config(wrong)
+
+
+def sasl(**more):
+    return build(kafka={"bootstrap_servers": ["b:9092"], "security_protocol": "SASL_SSL",
+                        "sasl_username": "monitoring-consumer1", "sasl_password_file": "/etc/m/kafka-password",
+                        **more})
+
+
+def test_a_command_without_a_login_of_its_own_logs_in_as_the_machines_user():
+    cfg = sasl(logins={"alerts": {"sasl_username": "monitoring-alerts-reader",
+                                  "sasl_password_file": "/etc/m/kafka-password-alerts"}})
+    for command in ("consumer1", "stream-job1", "wait-caught-up"):
+        assert cfg.for_command(command).kafka.sasl_username == "monitoring-consumer1"
+        assert cfg.for_command(command).kafka.sasl_password_file == Path("/etc/m/kafka-password")
+    reader = cfg.for_command("alerts").kafka
+    assert (reader.sasl_username, reader.sasl_password_file) == ("monitoring-alerts-reader",
+                                                                 Path("/etc/m/kafka-password-alerts"))
+    assert reader.bootstrap_servers == ("b:9092",) and reader.security_protocol == "SASL_SSL"
+    assert sasl().for_command("alerts").kafka.sasl_username == "monitoring-consumer1"
+
+
+@pytest.mark.parametrize("logins,message", [
+    ({"nope": {"sasl_username": "u", "sasl_password_file": "/p"}}, "kafka.logins.nope: is not a command that uses Kafka"),
+    ({"alerts": {"sasl_username": "u"}}, "kafka.logins.alerts.sasl_password_file: is missing"),
+    ({"alerts": {"sasl_username": "a b", "sasl_password_file": "/p"}}, "kafka.logins.alerts.sasl_username: must be a Kafka user name"),
+    ({"alerts": {"sasl_username": "u", "sasl_password_file": "/p", "x": 1}}, "kafka.logins.alerts.x: is not a known key"),
+    (["alerts"], "kafka.logins: must map commands"),
+])
+def test_a_wrong_login_is_named(logins, message):
+    with pytest.raises(ConfigError) as err:
+        sasl(logins=logins)
+    assert str(err.value).startswith(message), err.value

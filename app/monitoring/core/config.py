@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..wiring import ALERTS_TOPIC_DEFAULT, ALERTS_TOPIC_KEY, TOPIC_KEYS
+from ..wiring import ALERTS_TOPIC_DEFAULT, ALERTS_TOPIC_KEY, CONSUMERS, STREAM_JOBS, TOPIC_KEYS
+
+# The commands that talk to Kafka: kafka.logins may give one of them a Kafka user of its own
+# (e.g. alerts: the reader of the alerts topic); the others log in as kafka.sasl_username.
+KAFKA_COMMANDS = ("producer", *CONSUMERS, "wait-caught-up", *STREAM_JOBS, "alerts")
 
 
 class ConfigError(ValueError):
@@ -59,6 +63,8 @@ class KafkaSettings:
     sasl_username: str
     sasl_password_file: Path | None
     ssl_cafile: Path | None
+    # {command: (user, password file)}: the commands that log in as another user than sasl_username.
+    logins: Mapping[str, tuple[str, Path]] = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,13 @@ class Config:
     consumer: ConsumerSettings
     spark: SparkSettings
     live: LiveSettings
+
+    def for_command(self, command: str) -> "Config":
+        """This config as `command` uses it: its own Kafka login (kafka.logins) in place of sasl_username."""
+        login = (self.kafka.logins or {}).get(command)
+        if login is None:
+            return self
+        return replace(self, kafka=replace(self.kafka, sasl_username=login[0], sasl_password_file=login[1]))
 
 
 # --- checks: each takes (key, value) and returns the typed value or raises ConfigError ----------
@@ -230,6 +243,19 @@ def config_from_mapping(data: Any, path: Path) -> Config:
     def optional_path(key, v):
         return local_path(key, v) if v != "" else None
 
+    def _logins(key, v):
+        if not isinstance(v, dict):
+            _fail(key, "must map commands to {sasl_username, sasl_password_file}", v)
+        found = {}
+        for command, login in v.items():
+            if command not in KAFKA_COMMANDS:
+                _fail(f"{key}.{command}", f"is not a command that uses Kafka (one of {', '.join(KAFKA_COMMANDS)})")
+            one = _Section(login, f"{key}.{command}.")
+            found[command] = (one.get("sasl_username", _text, r"[A-Za-z0-9_.-]+", "a Kafka user name"),
+                              one.get("sasl_password_file", local_path))
+            one.done()
+        return found
+
     k = root.section("kafka")
     kafka = KafkaSettings(
         bootstrap_servers=k.get("bootstrap_servers", _servers),
@@ -239,6 +265,7 @@ def config_from_mapping(data: Any, path: Path) -> Config:
         sasl_username=k.get("sasl_username", _text, default=""),
         sasl_password_file=k.get("sasl_password_file", optional_path, default=None),
         ssl_cafile=k.get("ssl_cafile", optional_path, default=None),
+        logins=k.get("logins", _logins, default={}),
     )
     k.done()
     if kafka.security_protocol == "SASL_SSL" and not (kafka.sasl_username and kafka.sasl_password_file):

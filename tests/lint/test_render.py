@@ -467,10 +467,10 @@ def test_the_dashboards_reader_may_only_read_the_metric_topics_and_the_alerts_to
     acls = json.loads((sasl_brokers / "acls.json").read_text())
     mine = sorted(a for a in acls if "|User:monitoring-dashboard|" in a)
     topics = [t.default_name for t in wiring.TOPICS.values()] + [wiring.ALERTS_TOPIC_DEFAULT]
-    assert mine == sorted(f"TOPIC|{t}|User:monitoring-dashboard|READ" for t in topics)
+    assert mine == sorted(f"TOPIC|LITERAL|{t}|User:monitoring-dashboard|READ" for t in topics)
     # The other users keep what they had: the consumers read their topics and their group only.
-    assert "GROUP|monitoring-consumer1|User:monitoring-consumer1|READ" in acls
-    alerts = f"TOPIC|{wiring.ALERTS_TOPIC_DEFAULT}|"
+    assert "GROUP|LITERAL|monitoring-consumer1|User:monitoring-consumer1|READ" in acls
+    alerts = f"TOPIC|LITERAL|{wiring.ALERTS_TOPIC_DEFAULT}|"
     assert not [a for a in acls if a.startswith(alerts) and "dashboard" not in a]
 
 

@@ -197,7 +197,7 @@ def test_preflight_passes_with_sasl_and_prints_no_secret(tmp_path):
 
 def test_preflight_passes_with_the_live_path_and_sasl_and_prints_no_secret(tmp_path):
     secrets = {f"vault_kafka_{who}_password": f"{who}-S3cr3t-{'x' * 12}"
-               for who in ("broker", "producer", "consumer1", "consumer2", "alerts_reader")}
+               for who in ("broker", "producer", "consumer1", "consumer2", "dashboard", "alerts_reader")}
     res = preflight(tmp_path, "-v", "-e", json.dumps({"kafka_security": "sasl_scram", "kafka_firewall": True,
                                                       "live_enabled": True, **secrets}))
     assert res.returncode == 0, res.stdout[-6000:]
@@ -206,7 +206,8 @@ def test_preflight_passes_with_the_live_path_and_sasl_and_prints_no_secret(tmp_p
 
 
 def test_preflight_names_the_missing_password_of_the_alerts_reader(tmp_path):
-    secrets = {f"vault_kafka_{who}_password": who * 20 for who in ("broker", "producer", "consumer1", "consumer2")}
+    secrets = {f"vault_kafka_{who}_password": who * 20
+               for who in ("broker", "producer", "consumer1", "consumer2", "dashboard")}
     res = preflight(tmp_path, "-e", json.dumps({"kafka_security": "sasl_scram", "live_enabled": True, **secrets}))
     assert res.returncode != 0, res.stdout[-3000:]
     assert "not so for ['monitoring-alerts-reader']" in one_line(res.stdout), res.stdout[-4000:]

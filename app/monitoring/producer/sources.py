@@ -6,7 +6,7 @@ import hashlib
 import logging
 import socket
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ..core.records import COLUMNS, MetricRow, RowError, header_columns, parse_row, server_text
@@ -92,7 +92,8 @@ class LiveSampler:
         if disk is not None and disk0 is not None:
             disk_bytes = (disk.read_bytes - disk0.read_bytes) + (disk.write_bytes - disk0.write_bytes)
         fields = [
-            datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            # The sample's event time, in UTC as the contract reads a dated ts.
+            datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
             self.server_id,
             f"{ps.cpu_percent(interval=None):.2f}",
             f"{ps.virtual_memory().percent:.2f}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -262,6 +263,55 @@ def generated(servers: int, hours: float = 2.0) -> Path:
                               "--hours", str(hours)), timeout=1800)
         done.write_text("ok\n")
     return out
+
+
+class ConsumerFiles:
+    """The four consumer CSVs in `output`, and their events/ copies (each line with the event time
+    the producer decides in front), as the consumers write them: the jobs then read the inputs as
+    deployed. Rows are buffered and written in blocks; use as a context manager."""
+
+    def __init__(self, output: Path, block: int = 50_000):
+        self.output, self.block, self.rows = output, block, 0
+        self._csvs, self._events, self._lines = {}, {}, {k: ([], []) for k in TOPIC_KEYS}
+
+    def __enter__(self):
+        from monitoring.core.records import csv_line
+        from monitoring.wiring import EVENT_TIME_COLUMN, EVENTS_DIR, TOPICS
+
+        shutil.rmtree(self.output, ignore_errors=True)
+        (self.output / EVENTS_DIR).mkdir(parents=True)
+        for k in TOPIC_KEYS:
+            self._csvs[k] = open(self.output / TOPICS[k].csv, "w", newline="")
+            self._events[k] = open(self.output / EVENTS_DIR / TOPICS[k].csv, "w", newline="")
+            self._csvs[k].write(csv_line(TOPICS[k].fields))
+            self._events[k].write(csv_line((EVENT_TIME_COLUMN, *TOPICS[k].fields)))
+        return self
+
+    def add(self, event_time: int, lines) -> None:
+        """One data row: its event time and its CSV line (newline included) for each topic, in TOPIC_KEYS order."""
+        for (csv, stamped), line in zip(self._lines.values(), lines):
+            csv.append(line)
+            stamped.append(f"{event_time},{line}")
+        self.rows += 1
+        if self.rows % self.block == 0:
+            self._flush()
+
+    def _flush(self) -> None:
+        for k, (csv, stamped) in self._lines.items():
+            self._csvs[k].write("".join(csv))
+            self._events[k].write("".join(stamped))
+            csv.clear()
+            stamped.clear()
+
+    def __exit__(self, *exc):
+        try:
+            if exc[0] is None:
+                self._flush()
+        finally:
+            # The job trusts an events file only if it is not older than its CSV: close the CSVs first.
+            for f in (*self._csvs.values(), *self._events.values()):
+                f.close()
+        return False
 
 
 def head_of(path: Path, rows: int) -> Path:

@@ -17,10 +17,9 @@ tests/support/reference.py once, so a tuning that changed a byte would show here
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
-from bench.common import (AT_APP_DEFAULTS, CSV_OF, TOPIC_KEYS, app_command, bench_command, generated, log,
+from bench.common import (AT_APP_DEFAULTS, TOPIC_KEYS, ConsumerFiles, app_command, bench_command, generated, log,
                          run_measured, settings_in_force, summary)
 from monitoring import wiring
 from tests.support.pipeline import team_csv, write_config
@@ -32,57 +31,27 @@ _PHASES_LOG = re.compile(r" phases: (.*)$", re.M)
 
 
 def consumer_csvs(servers: int, folder: Path) -> int:
-    """The four consumer CSVs of `generate --servers N` in folder/output, and their events/ copies
-    (each line with the event time the producer decides in front): what the consumers write, so
-    the jobs read them as deployed. Returns the data rows."""
+    """The four consumer CSVs of `generate --servers N` in folder/output, and their events/ copies:
+    what the consumers write, so the jobs read them as deployed. Returns the data rows."""
     from monitoring.core.records import RowError, csv_line
     from monitoring.core.timeline import SeriesClock
     from monitoring.producer.sources import file_rows
-    from monitoring.wiring import EVENT_TIME_COLUMN, EVENTS_DIR, TOPICS
+    from monitoring.wiring import TOPICS
 
-    output = folder / "output"
     # Named for its contents: inputs made before the events/ copies were written are made again.
     marker = folder / "inputs-with-events.done"
     if marker.exists():
         return int(marker.read_text())
     data = generated(servers)
     log(f"spark: writing the consumer CSVs and their events/ copies of {data.name}")
-    shutil.rmtree(output, ignore_errors=True)
-    (output / EVENTS_DIR).mkdir(parents=True)
-    handles = {k: open(output / CSV_OF[k], "w", newline="") for k in TOPIC_KEYS}
-    events = {k: open(output / EVENTS_DIR / CSV_OF[k], "w", newline="") for k in TOPIC_KEYS}
     clock = SeriesClock()
-    n = 0
-    try:
-        for k in TOPIC_KEYS:
-            handles[k].write(csv_line(TOPICS[k].fields))
-            events[k].write(csv_line((EVENT_TIME_COLUMN, *TOPICS[k].fields)))
-        buffers = {k: ([], []) for k in TOPIC_KEYS}
+    with ConsumerFiles(folder / "output") as files:
         for _, row in file_rows(data):
             if isinstance(row, RowError):
                 raise RuntimeError(f"{data}: {row}")
-            n += 1
-            event_time = clock.event_time(row.stamp)
-            for k, (lines, stamped) in buffers.items():
-                lines.append(csv_line(row.fields(TOPICS[k].fields)))
-                stamped.append(f"{event_time},{lines[-1]}")
-            if n % 50_000 == 0:
-                for k, (lines, stamped) in buffers.items():
-                    handles[k].write("".join(lines))
-                    events[k].write("".join(stamped))
-                    lines.clear()
-                    stamped.clear()
-        for k, (lines, stamped) in buffers.items():
-            handles[k].write("".join(lines))
-            events[k].write("".join(stamped))
-    finally:
-        # The job trusts an events file only if it is not older than its CSV: close the CSVs first.
-        for f in handles.values():
-            f.close()
-        for f in events.values():
-            f.close()
-    marker.write_text(str(n))
-    return n
+            files.add(clock.event_time(row.stamp), [csv_line(row.fields(TOPICS[k].fields)) for k in TOPIC_KEYS])
+    marker.write_text(str(files.rows))
+    return files.rows
 
 
 def session_options() -> str:

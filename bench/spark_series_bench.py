@@ -22,11 +22,10 @@ the sample's time.
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import AT_APP_DEFAULTS, app_command, log, measure, summary
+from bench.common import AT_APP_DEFAULTS, ConsumerFiles, app_command, log, measure, summary
 from monitoring import wiring
 from tests.support.pipeline import team_csv, write_config
 
@@ -68,18 +67,14 @@ def consumer_files(series: Series, folder: Path) -> Path:
     from monitoring.core import generator
     from monitoring.core.records import csv_line
     from monitoring.core.timeline import SeriesClock, format_seconds, parse_ts
-    from monitoring.wiring import DATA_COLUMNS, EVENT_TIME_COLUMN, EVENTS_DIR, TOPICS
+    from monitoring.wiring import DATA_COLUMNS, TOPICS
 
     output = folder / "output"
     marker = folder / "inputs.done"
     if marker.exists():
         return output
     log(f"spark-series: writing the consumers' files of {series.name} ({series.rows:,} rows)")
-    shutil.rmtree(output, ignore_errors=True)
-    (output / EVENTS_DIR).mkdir(parents=True)
     index = {k: [DATA_COLUMNS.index(c) for c in t.fields] for k, t in TOPICS.items()}
-    csvs = {k: open(output / t.csv, "w", newline="") for k, t in TOPICS.items()}
-    events = {k: open(output / EVENTS_DIR / t.csv, "w", newline="") for k, t in TOPICS.items()}
     clock = SeriesClock()
     spec = generator.Spec(servers=series.servers, hours=series.hours, interval=series.interval,
                           start=series.start)
@@ -99,35 +94,14 @@ def consumer_files(series: Series, folder: Path) -> Path:
             for step, rest in kept:
                 yield copy * series.steps + step, rest
 
-    try:
-        for k, t in TOPICS.items():
-            csvs[k].write(csv_line(t.fields))
-            events[k].write(csv_line((EVENT_TIME_COLUMN, *t.fields)))
-        buffers = {k: ([], []) for k in TOPICS}
+    with ConsumerFiles(output, block=100_000) as files:
         last_step, ts, t_event = None, "", 0
-        for n, (step, rest) in enumerate(stamped_rows(), 1):
+        for step, rest in stamped_rows():
             if step != last_step:       # rows of one timestamp share it: work it out once
                 last_step = step
                 ts = format_seconds(start.seconds + step * series.interval, start.kind)
                 t_event = clock.event_time(parse_ts(ts))
-            for (lines, stamped), line in zip(buffers.values(), rest):
-                lines.append(f"{ts},{line}")
-                stamped.append(f"{t_event},{ts},{line}")
-            if n % 100_000 == 0:
-                for k, (lines, stamped) in buffers.items():
-                    csvs[k].write("".join(lines))
-                    events[k].write("".join(stamped))
-                    lines.clear()
-                    stamped.clear()
-        for k, (lines, stamped) in buffers.items():
-            csvs[k].write("".join(lines))
-            events[k].write("".join(stamped))
-    finally:
-        # The job trusts an events file only if it is not older than its CSV: close the CSVs first.
-        for f in csvs.values():
-            f.close()
-        for f in events.values():
-            f.close()
+            files.add(t_event, [f"{ts},{line}" for line in rest])
     marker.write_text(f"{series.rows}\n")
     return output
 

@@ -353,5 +353,26 @@ def test_a_password_changed_in_the_vault_is_set_on_the_broker_and_the_machine(se
     assert probe("consumer2", "read", TOPIC["disk"]) == "OK"
 
 
+def test_the_live_path_turned_off_is_removed_and_a_second_run_changes_nothing(secured):
+    """live_enabled false after a deployment with it on: the stream units are stopped, disabled and
+    their unit files removed; the consumers go on; one more run changes nothing. Last in the module:
+    the lab is left without the live path."""
+    off = ("-e", json.dumps({"live_enabled": False}))
+    res, took = secured_playbook("site.yml", *off)
+    assert res.returncode == 0, f"site.yml with live_enabled false failed:\n{res.stdout[-6000:]}\n{res.stderr[-2000:]}"
+    print(f"site.yml turning the live path off: {took:.0f} s")
+    for host, stream in (("consumer1", "monitoring-stream1"), ("consumer2", "monitoring-stream2")):
+        state = on(host, f"systemctl show --property=LoadState,ActiveState {stream}.service; "
+                         f"test -e /etc/systemd/system/{stream}.service && echo unit-file-left; "
+                         "pgrep -f '[m]onitoring --config .* stream-job' >/dev/null && echo stream-job-running; true")
+        assert "LoadState=not-found" in state and "ActiveState=inactive" in state, (host, state)
+        assert "unit-file-left" not in state and "stream-job-running" not in state, (host, state)
+        consumer = stream.replace("stream", "consumer")
+        assert on(host, f"systemctl is-active {consumer}").strip() == "active", host
+    res, took = secured_playbook("site.yml", *off)
+    assert_nothing_changed(res)
+    print(f"site.yml with the live path off, second run: {took:.0f} s")
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v"]))

@@ -72,6 +72,7 @@ def targets_table(parts: dict) -> list[str]:
         rows.append(f"| {job}: 2,880,000 rows ≤ 4× its 28,800-row time | {t['large_vs_small']:.2f}× wall"
                     f"{cpu(job, 'large')} | {yes(t['large_vs_small_met'])} |")
     rows += series_targets(parts)
+    rows += live_targets(parts.get("live"))
     lab = parts.get("lab", {})
     if lab.get("nochange"):
         n = lab["nochange"]
@@ -235,6 +236,57 @@ def spark_section(s: dict, runs: int) -> list[str]:
     return out
 
 
+def live_targets(live: dict | None) -> list[str]:
+    if not live or "real_pace" not in live:
+        return []
+    real, fast, rates = live["real_pace"]["window_and_alert_s"], live["rate_1000"]["p99"], live["rates"]
+    target = live["latency_target_p99_s"]
+    return [f"| live: alert latency p99 ≤ {target:g} s, real pace | {real['p99']:.2f} s (p50 {real['p50']:.2f}, "
+            f"max {real['max']:.2f}) | {yes(real['p99'] <= target)} |",
+            f"| live: alert latency p99 ≤ {target:g} s, 1000 rows/s | {fast['median']:.2f} s | "
+            f"{yes(fast['median'] <= target)} |",
+            f"| live: the stream jobs keep up with ≥ {rates['target']:,} rows/s | {rates['highest_kept_up']:,} rows/s | "
+            f"{yes(rates['met'])} |"]
+
+
+def live_section(live: dict, runs: int) -> list[str]:
+    if live.get("error"):
+        return ["## Live: the stream jobs", "", f"**Error:** {live['error']}"]
+    real, fast = live["real_pace"], live["rate_1000"]
+    out = ["## Live: the stream jobs", "",
+           "Latency of a closed window: from the send() of the first row whose event time reaches the window's "
+           f"end plus the allowed lateness ({real['lateness_s']} s) to its row in the live CSV and, with an alert, "
+           "its alert on the alerts topic (the later of the two). Method: `bench/live_bench.py`.", "",
+           "| run | rows sent (rows/s) | window ends | windows | window+alert p50 / p99 / max s | window row p99 s | "
+           "alert p99 s (alerts) |", "| --- | --- | --- | --- | --- | --- | --- |"]
+
+    def row(name, r):
+        b, w, a = r["window_and_alert_s"], r["window_row_s"], r["alert_s"]
+        return (f"| {name} | {r['rows_sent']:,} ({_n(r['send_rate'])}) | {r['window_ends']} | {b['n']:,} | "
+                f"{b['p50']:.2f} / {b['p99']:.2f} / {b['max']:.2f} | {w['p99']:.2f} | "
+                f"{a.get('p99', 0):.2f} ({a['n']}) |")
+
+    out.append(row("real pace (the sample's 5 s steps)", real))
+    for i, r in enumerate(fast["runs"]):
+        out.append(row(f"1000 rows/s, run {i + 1}", r))
+    out += ["", f"Highest rate kept up with (the sender reached 95% of the rate and the p99 stayed within "
+                f"{live['rates']['kept_up_p99_s']:g} s; a 20-server series at 1 s steps, one run per rate; the "
+                "sender shares the 2 cores with the broker and both jobs):", "",
+            "| rate rows/s | sent at rows/s | window+alert p50 / p99 / max s | kept up |", "| --- | --- | --- | --- |"]
+    for r in live["rates"]["steps"]:
+        b = r["window_and_alert_s"]
+        out.append(f"| {r['rate']:,} | {_n(r['send_rate'])} | {b['p50']:.2f} / {b['p99']:.2f} / {b['max']:.2f} | "
+                   f"{'yes' if r['kept_up'] else 'no'} |")
+    mem = live["memory"]
+    out += ["", f"Memory: resident MiB of each stream job's process tree (Python driver and JVM) while "
+                f"{mem['rows_sent']:,} rows ({mem['rows_sent'] // 20 // 3600:g} h of event time) were replayed "
+                f"at {_n(mem['send_rate'])} rows/s:", "",
+            "| job | 10 min | 60 min | end | peak |", "| --- | --- | --- | --- | --- |"]
+    for job, m in mem["rss_mib"].items():
+        out.append(f"| {job} | {_n(m.get('10min'))} | {_n(m.get('60min'))} | {_n(m.get('end'))} | {_n(m.get('peak'))} |")
+    return out
+
+
 def lab_section(lab: dict) -> list[str]:
     out = ["## 4. Deployment on the lab", ""]
     if lab.get("skipped"):
@@ -377,6 +429,8 @@ def write(results: dict) -> None:
         chart(parts["spark"])
     if "spark-series" in parts:
         out += [""] + series_section(parts["spark-series"], parts["spark-series"].get("runs", runs))
+    if "live" in parts:
+        out += [""] + live_section(parts["live"], parts["live"].get("runs", runs))
     if "lab" in parts:
         out += [""] + lab_section(parts["lab"])
     tuning = tuning_section()

@@ -8,6 +8,7 @@ Parts (see each module's docstring for the method):
   ingest    bench/ingest_bench.py    producer start -> all rows in the four CSVs; paced per-row delay
   spark     bench/spark_bench.py     both Spark jobs on 28,800 / 288,000 / 2,880,000 rows vs the floor
   spark-series bench/spark_series_bench.py  both jobs by distinct timestamps: 3 days at 1 s, 28.8 M rows
+  live      bench/live_bench.py      the stream jobs: alert latency, the highest rate kept up with, memory
   lab       bench/lab_bench.py       site.yml on fresh lab hosts, then the no-change run (root; optional)
 
 Writes bench/results.json (every run's numbers), bench/results.md (the table) and
@@ -25,7 +26,7 @@ import time
 
 from bench.common import BENCH, ROOT, WORK, Broker, load_average, log
 
-PARTS = ("producer", "ingest", "spark", "spark-series", "lab")
+PARTS = ("producer", "ingest", "spark", "spark-series", "live", "lab")
 RESULTS = BENCH / "results.json"
 
 
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
         results["parts"][name] = value
         save(results)  # after each part: an interrupted bench keeps what it measured
 
-    kafka_parts = [p for p in parts if p in ("producer", "ingest")]
+    kafka_parts = [p for p in parts if p in ("producer", "ingest", "live")]
     if kafka_parts:
         broker_dir = WORK / "kafka"
         shutil.rmtree(broker_dir, ignore_errors=True)
@@ -91,6 +92,11 @@ def main(argv=None) -> int:
                 t = time.monotonic()
                 done("ingest", ingest_bench.run(broker, WORK / "ingest", args.runs, rate=args.paced_rate,
                                                 paced_rows=args.paced_rows), time.monotonic() - t)
+            if "live" in parts:
+                from bench import live_bench
+
+                t = time.monotonic()
+                done("live", live_bench.run(broker, WORK / "live", args.runs), time.monotonic() - t)
         shutil.rmtree(broker_dir, ignore_errors=True)
     if "spark" in parts:
         from bench import spark_bench

@@ -1,6 +1,6 @@
 # make bench: the pipeline's benchmarks on this machine (not part of make test). See bench/README.md.
 #
-#   make bench                 producer, ingest end to end, Spark, and the deployment on the lab
+#   make bench                 producer, ingest end to end, Spark, the live path, and the deployment on the lab
 #   make bench BENCH_LAB=0     the same without the lab (no root, no lab-deps, no wheelhouse needed)
 #   make bench BENCH_RUNS=5    more runs per figure (default 3; the median and min-max are reported)
 #   make bench-report          render bench/results.md and bench/spark_scaling.png again from results.json
@@ -11,7 +11,7 @@
 BENCH_LAB ?= 1
 BENCH_RUNS ?= 3
 BENCH_ARGS ?=
-BENCH_DEPS := setup kafka-dist $(if $(filter 1,$(BENCH_LAB)),wheelhouse lab-deps)
+BENCH_DEPS := setup kafka-dist spark-kafka-dist $(if $(filter 1,$(BENCH_LAB)),wheelhouse lab-deps)
 
 .PHONY: bench bench-report
 bench: $(BENCH_DEPS)

@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 
 from monitoring.wiring import ALERT_COLUMN, STREAM_JOBS, TEAM_CSV_LEAD
-from tests.support import reference
-from tests.support.pipeline import (ROOT, SAMPLE, Service, command, csv_rows, data_lines, read_topic, run,
+from tests.support import pipeline, reference
+from tests.support.pipeline import (SAMPLE, Service, command, csv_rows, data_lines, read_topic, run,
                                     team_csv, topics_of, wait_caught_up, wait_for, write_config)
 
-CONNECTOR = ROOT / "build" / "spark-kafka"
 ALERTS_TOPIC = "streamed-alerts"
 TRAILING_BOUND = 60          # seconds from the producer's end to the last window in the live CSV
 RATE = 400                   # rows/s: 28,800 rows in 72 s, 100 s of event time (200 windows) a second
@@ -30,12 +29,10 @@ START_BOUND = 180            # seconds for the JVMs and Spark sessions of two jo
 
 
 def connector_dir() -> Path:
-    version = next(line.split("==")[1].strip() for line in (ROOT / "app" / "requirements-spark.txt").read_text().splitlines()
-                   if line.startswith("pyspark=="))
-    folder = CONNECTOR / f"spark-kafka-{version}"
-    if not folder.is_dir():
-        pytest.fail(f"{folder} is missing: run `make spark-kafka-dist`")
-    return folder
+    try:
+        return pipeline.connector_dir()
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc))
 
 
 def live_section(**changes) -> dict:

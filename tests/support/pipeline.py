@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections import Counter
 import signal
 import subprocess
@@ -27,6 +28,15 @@ SCRIPTS = {"producer": APP / "producer" / "producer.py",
            **{job: APP / "spark-jobs" / f"{job.replace('-', '_')}.py" for job in JOBS}}
 CSV_FILES = {role: c.csvs for role, c in CONSUMERS.items()}
 CSV_OF = {key: t.csv for key, t in TOPICS.items()}           # topic key -> its consumer CSV
+
+
+def connector_dir() -> Path:
+    """Spark's Kafka connector for the pinned PySpark, as `make spark-kafka-dist` builds it."""
+    version = re.search(r"(?m)^pyspark==(\S+)$", (APP / "requirements-spark.txt").read_text()).group(1)
+    folder = ROOT / "build" / "spark-kafka" / f"spark-kafka-{version}"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is missing: run `make spark-kafka-dist`")
+    return folder
 
 
 def write_config(folder: Path, bootstrap: str, prefix: str, data_file: Path = SAMPLE, **sections) -> Path:

@@ -66,6 +66,12 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def hostname_server_id(hostname: str) -> str:
+    """The server id the live source gives a host's rows: its hostname's first label. Raises
+    RowError when that is not a valid server id."""
+    return server_text(hostname.split(".")[0])
+
+
 class LiveSampler:
     """Samples this machine with psutil every `interval` seconds, as rows named by its hostname.
 
@@ -78,7 +84,7 @@ class LiveSampler:
 
         self.psutil = psutil
         self.interval = interval
-        self.server_id = server_text(server_id or socket.gethostname().split(".")[0])
+        self.server_id = server_text(server_id) if server_id else hostname_server_id(socket.gethostname())
         psutil.cpu_percent(interval=None)  # the first call only primes the counter
         self._last = (time.monotonic(), psutil.net_io_counters(), psutil.disk_io_counters())
 

@@ -30,6 +30,7 @@ ROLES = {
     "reset": "remove a stopped consumer's CSVs, checkpoint and team CSV, to start a new series",
     "report": "write report.html beside the team CSVs: plots of every server, the alerts, the run",
     "dashboard": "serve a web page of the live windows and alerts, updated as rows arrive (read-only)",
+    "server-ids": "print the data file's server ids, one per line; with --clash, refuse live hostnames among them",
     "generate": "write a deterministic sample data file (needs no --config)",
     "describe": "print the pipeline's wiring: topics, consumers, jobs (needs no --config)",
 }
@@ -98,6 +99,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     dash.add_argument("--kafka-user", metavar="NAME",
                       help="with SASL_SSL: log in to Kafka as this user (a reader) instead of the config's")
     dash.add_argument("--kafka-password-file", metavar="FILE", help="that user's password file (with --kafka-user)")
+    ids = roles["server-ids"]
+    ids.add_argument("--data", metavar="FILE", help="the data file (default: data_file of the config)")
+    ids.add_argument("--clash", metavar="HOST[,HOST...]", action="append",
+                     help="instead of listing: exit 2 naming the ids when any of these hostnames, named as the "
+                          "live source names its rows (the first label), is a server id of the data file")
     gen = roles["generate"]
     gen.add_argument("--out", required=True, metavar="FILE", help="where to write the CSV")
     gen.add_argument("--servers", type=int, default=20)
@@ -168,6 +174,37 @@ def _reset(cfg, args) -> int:
         raise Failure(1, f"cannot remove {exc.filename}: {exc.strerror}") from None
     for path in removed:
         print(f"removed {path}")
+    return 0
+
+
+def _server_ids(cfg, args) -> int:
+    from .core.records import RowError
+    from .producer.server_ids import clashing, server_ids
+    from .producer.sources import DataFileError
+
+    path = Path(args.data) if args.data else cfg.data_file
+    hostnames = None
+    if args.clash is not None:
+        hostnames = [h.strip() for given in args.clash for h in given.split(",") if h.strip()]
+        if not hostnames:
+            raise Failure(2, "--clash names no hostname")
+    try:
+        found = server_ids(path)
+        clash = clashing(found.ids, hostnames) if hostnames else []
+    except (DataFileError, RowError) as exc:
+        raise Failure(2, str(exc)) from None
+    if found.rejected:
+        # The producer rejects these rows too: they are never published, so they name no server.
+        logging.getLogger("server-ids").warning("%s: %d rows rejected, not counted (first: %s)",
+                                                path, found.rejected, found.first_rejected)
+    if hostnames is None:
+        for sid in found.ids:
+            print(sid)
+        return 0
+    if clash:
+        raise Failure(2, f"data file {path} names {', '.join(clash)}, also the hostname of a live source: "
+                         "the replay and that host's samples would write one series")
+    print(f"no clash: none of {len(hostnames)} hostnames is among the {len(found.ids)} server ids of {path}")
     return 0
 
 
@@ -259,6 +296,8 @@ def _dispatch(args) -> int:
             raise Failure(1, str(exc)) from None
     if args.role == "reset":
         return _reset(cfg, args)
+    if args.role == "server-ids":
+        return _server_ids(cfg, args)
     if args.role == "alerts":
         from .alerts_follow import AlertsError, follow
 

@@ -207,7 +207,7 @@ def _file_source(path):
 
 def _live_source(interval: float, stop: threading.Event):
     sampler = LiveSampler(interval)
-    log.info("live source: sampling %s every %g s", sampler.server_id, interval)
+    log.info("live source: sampling %s every %g s (%s)", sampler.server_id, interval, sampler.basis)
     n = 0
     while not stop.wait(interval):
         n += 1

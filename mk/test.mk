@@ -1,11 +1,12 @@
-# make test: everything, in one pytest run (fast tests first, the lab deployment last).
+# make test: everything, in one pytest run (fast tests first, the lab deployment last). The lab's
+# session runs with the live path on, as group_vars does; E2E_LIVE=0 runs it without.
 # The lab's other topologies (sudo login, Debian 13, the seven-host mix; marker lab_topologies) each bring
 # their own lab up from scratch: make test-topologies runs them (README.md, "Tests", has the times).
 PYTEST := $(VPY) -m pytest
 TEST_ORDER := tests/unit tests/lint tests/browser tests/integration tests/e2e
 NOT_TOPOLOGIES := -m "not lab_topologies"
 
-.PHONY: test test-fast test-e2e test-topologies test-live-lab
+.PHONY: test test-fast test-e2e test-topologies
 test: setup kafka-dist spark-kafka-dist wheelhouse lab-deps browser-deps
 	$(PYTEST) $(NOT_TOPOLOGIES) $(TEST_ORDER)
 
@@ -13,14 +14,8 @@ test: setup kafka-dist spark-kafka-dist wheelhouse lab-deps browser-deps
 test-fast: setup kafka-dist spark-kafka-dist browser-deps
 	$(PYTEST) tests/unit tests/lint tests/browser tests/integration
 
-test-e2e: setup kafka-dist spark-kafka-dist wheelhouse lab-deps
+test-e2e: setup kafka-dist spark-kafka-dist wheelhouse lab-deps browser-deps
 	$(PYTEST) $(NOT_TOPOLOGIES) tests/e2e
 
 test-topologies: setup kafka-dist spark-kafka-dist wheelhouse lab-deps
 	$(PYTEST) -m lab_topologies tests/e2e
-
-# The plaintext lab session with the live path on (E2E_LIVE=1): the stream jobs beside the consumers
-# through every e2e test, and tests/e2e/test_live_lab.py's checks. make test runs those checks on the
-# secured deployment only (test_security.py).
-test-live-lab: setup kafka-dist spark-kafka-dist wheelhouse lab-deps browser-deps
-	E2E_LIVE=1 $(PYTEST) $(NOT_TOPOLOGIES) tests/e2e

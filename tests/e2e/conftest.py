@@ -41,11 +41,20 @@ SESSION_VARS = ("-e", "dashboard_enabled=true")
 # second), so the watermark allows an hour of lateness: no row of a replay is late whatever the
 # partitions' skew, and each slice a test streams starts more than that after the last one's end.
 LIVE_ON = {"live_enabled": True, "live_allowed_lateness_seconds": 3600}
-# The secured deployment (test_security.py) always runs the live path. The plaintext session runs it
-# with E2E_LIVE=1 (make test-live-lab: tests/e2e/test_live_lab.py's checks, the stream jobs beside
-# the consumers from the first site.yml on); the other topologies (test_lab_topologies.py) clear it.
-LIVE_VARS = dict(LIVE_ON) if os.environ.get("E2E_LIVE") == "1" else {}
-if LIVE_VARS:
+# Every deployment of the session runs the live path (group_vars' default), with the lab's lateness:
+# the stream jobs beside the consumers from the first site.yml on, through every test, and
+# tests/e2e/test_live_lab.py's checks at the end. E2E_LIVE=0 runs the plaintext session without it;
+# the other topologies (test_lab_topologies.py) run without it too; the secured deployment
+# (test_security.py) always with it.
+LIVE_VARS = dict(LIVE_ON) if os.environ.get("E2E_LIVE", "1") != "0" else {"live_enabled": False}
+
+
+def live_on() -> bool:
+    """Whether this session's deployments run the live path (LIVE_VARS, which a module may change)."""
+    return bool(LIVE_VARS.get("live_enabled"))
+
+
+if live_on():
     UNITS["consumer1"].append("monitoring-stream1")
     UNITS["consumer2"].append("monitoring-stream2")
 
@@ -76,7 +85,7 @@ def on(host: str, command: str, timeout: float = 120, check: bool = True) -> str
 
 
 def live_args() -> list[str]:
-    """The extra vars that turn the live path on in this session's deployments (LIVE_VARS)."""
+    """The extra vars of the live path in this session's deployments (LIVE_VARS)."""
     return ["-e", json.dumps(LIVE_VARS)] if LIVE_VARS else []
 
 

@@ -1,7 +1,7 @@
 """The live dashboard on the deployed lab (the deploy session runs with dashboard_enabled): site.yml
 prints its URL; opened in headless Chromium on this controller while the producer replays a fresh
 slice, the page's values change and the slice's alerts appear, without a reload. Without the live
-path the alerts are the slice's samples over a threshold; with it (E2E_LIVE=1) the slice's windows'
+path (E2E_LIVE=0) the alerts are the slice's samples over a threshold; with it the slice's windows'
 alerts, from the alerts topic."""
 import csv
 import re
@@ -13,7 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from monitoring.wiring import JOBS
 from tests.browser.conftest import artifacts, browser, console_errors, full_page_screenshot  # noqa: F401 (fixtures)
 
-from .conftest import LIVE_VARS, expected_team_csvs, on
+from .conftest import expected_team_csvs, live_on, on
 from .test_faults_lab import make_slice, start_producer, wait_producer_done
 
 CONSUMER1 = "10.213.0.13"
@@ -71,7 +71,7 @@ def test_the_dashboard_shows_a_replay_live_in_a_browser_on_the_controller(deploy
 
     # Listed newest first: without the live path the slice's samples over a threshold, with it the
     # alerts of the slice's windows (the team CSVs' rows for the slice alone: the same 10 s grid).
-    if LIVE_VARS:
+    if live_on():
         expected = {(w[0], w[1], w[-1]) for text in expected_team_csvs(local)
                     for w in csv.reader(text.splitlines()[1:]) if w[-1]}
     else:

@@ -1,6 +1,5 @@
-"""The live path on the deployed lab, with E2E_LIVE=1 (make test-live-lab; make test runs these checks
-on the secured deployment only, in test_security.py): site.yml runs the stream jobs beside the
-consumers (the session's deployments turn live_enabled on: tests/e2e/conftest.py's LIVE_VARS), so by now they have read the
+"""The live path on the deployed lab (skipped with E2E_LIVE=0): site.yml runs the stream jobs beside
+the consumers (the session's deployments: tests/e2e/conftest.py's LIVE_VARS), so by now they have read the
 sample's replay and every slice the fault tests streamed, through the reboots and broker kills of
 test_deploy.py and test_faults_lab.py. Here: their live CSVs, sorted by server_id then window_start,
 equal the batch jobs' team CSVs byte for byte on both consumers; every alert of the team CSVs is on
@@ -23,10 +22,9 @@ import pytest
 
 from monitoring import wiring
 
-from .conftest import LIVE_VARS, OUTPUT, ROOT, STREAMED, TEAM_CSV, expected_team_csvs, lab, on, playbook
+from .conftest import OUTPUT, ROOT, STREAMED, TEAM_CSV, expected_team_csvs, lab, live_on, on, playbook
 
-pytestmark = pytest.mark.skipif(not LIVE_VARS, reason="the plaintext session runs without the live path: "
-                                "make test-live-lab (E2E_LIVE=1) runs these checks")
+pytestmark = pytest.mark.skipif(not live_on(), reason="the plaintext session runs without the live path (E2E_LIVE=0)")
 
 APP = "/opt/monitoring/venv/bin/monitoring --config /etc/monitoring/config.yaml"
 # Each consumer host runs the stream job of its consumer's batch job.

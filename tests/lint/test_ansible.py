@@ -189,7 +189,7 @@ def test_preflight_passes_with_sasl_and_prints_no_secret(tmp_path):
     secrets = {f"vault_kafka_{who}_password": f"{who}-S3cr3t-{'x' * 12}"
                for who in ("broker", "producer", "consumer1", "consumer2", "dashboard")}
     res = preflight(tmp_path, "-v", "-e", json.dumps({"kafka_security": "sasl_scram", "kafka_firewall": True,
-                                                                **secrets}))
+                                                      "live_enabled": False, **secrets}))
     assert res.returncode == 0, res.stdout[-6000:]
     leaked = [name for name, secret in secrets.items() if secret in res.stdout]
     assert leaked == [], f"the preflight printed {leaked}"

@@ -254,6 +254,16 @@ def test_a_string_team_number_is_kept_as_written(tmp_path):
     assert config["team_number"] == "04"
     assert config["producer"] == {"source": "live", "mode": "rate", "rate": 250, "speedup": 2,
                                   "live_interval_seconds": 1}
+    assert config["live"]["allowed_lateness_seconds"] == 10      # rows at their own pace: a tight watermark
+
+
+def test_a_fast_replay_gets_an_hour_of_lateness_and_a_real_pace_replay_ten_seconds(one_broker, tmp_path):
+    """group_vars' default lateness follows the producer: the sample replayed fast runs hours of event
+    time a second, and its partitions' skew would make rows late under a 10 s watermark."""
+    assert yaml.safe_load((one_broker / "config.yaml").read_text())["live"]["allowed_lateness_seconds"] == 3600
+    out = render(tmp_path, 1, "-e", json.dumps({"producer": {
+        "source": "file", "mode": "replay", "rate": 1000, "speedup": 1, "live_interval_seconds": 5}}))
+    assert yaml.safe_load((out / "config.yaml").read_text())["live"]["allowed_lateness_seconds"] == 10
 
 
 def test_the_app_accepts_the_rendered_config(tmp_path):
@@ -308,7 +318,7 @@ SECRETS = {
 @pytest.fixture(scope="module")
 def sasl_brokers(tmp_path_factory):
     return render(tmp_path_factory.mktemp("sasl"), 3, "-e", json.dumps({
-        "kafka_security": "sasl_scram", "kafka_firewall": True, "dashboard_enabled": True,
+        "kafka_security": "sasl_scram", "kafka_firewall": True, "dashboard_enabled": True, "live_enabled": False,
         "services_dashboard_firewall_controller": "10.99.0.250", **SECRETS}))
 
 
@@ -427,10 +437,11 @@ def test_with_the_live_path_each_consumers_user_runs_its_stream_job_and_the_read
         assert READER_SECRET["vault_kafka_alerts_reader_password"] not in text
 
 
-def test_with_the_live_path_the_spark_role_takes_the_connector_of_the_pinned_pyspark(sasl_live, one_broker):
+def test_with_the_live_path_the_spark_role_takes_the_connector_of_the_pinned_pyspark(sasl_live, one_broker, sasl_brokers):
     pinned = re.search(r"(?m)^pyspark==(\S+)$", (REPO / "app" / "requirements-spark.txt").read_text()).group(1)
     assert (sasl_live / "connector-src").read_text() == f"{REPO}/build/spark-kafka/spark-kafka-{pinned}"
-    assert (one_broker / "connector-src").read_text() == ""
+    assert (one_broker / "connector-src").read_text() == f"{REPO}/build/spark-kafka/spark-kafka-{pinned}"   # on by default
+    assert (sasl_brokers / "connector-src").read_text() == ""                                             # live_enabled false
 
 
 def test_the_alerts_command_logs_in_as_the_reader(sasl_live):

@@ -134,7 +134,7 @@ BAD = [
     ({"kafka_security": "sasl_scram"}, "kafka_sasl_broker_password must be set (from the vault"),
     ({"kafka_security": "sasl_scram", "vault_kafka_broker_password": "b" * 20, "vault_kafka_producer_password": "p" * 20,
       "vault_kafka_consumer1_password": "short", "vault_kafka_consumer2_password": "c" * 20,
-      "vault_kafka_dashboard_password": "d" * 20},
+      "vault_kafka_dashboard_password": "d" * 20, "vault_kafka_alerts_reader_password": "r" * 20},
      "not so for ['monitoring-consumer1']"),
     ({"kafka_security": "sasl_scram", "kafka_tls_pki_dir": "", **{f"vault_kafka_{who}_password": who * 20 for who in
       ("broker", "producer", "consumer1", "consumer2", "dashboard")}}, "kafka_tls_pki_dir must be an absolute folder on the controller"),

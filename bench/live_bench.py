@@ -39,7 +39,7 @@ from tests.support.pipeline import connector_dir, write_config
 POLL_S = 0.02
 READY = "waiting for the first messages"      # the stream job's log line once its session is up
 START_TIMEOUT = 240
-REAL_PACE_ROWS = 1200                          # 60 timestamps of 20 servers: 300 s at the sample's pace
+REAL_PACE_ROWS = 720                           # 36 timestamps of 20 servers: 180 s at the sample's pace
 RATE_STEPS = (2500, 5000, 10000, 20000)
 RATE_SECONDS = 20
 KEPT_UP_P99_S = 5.0

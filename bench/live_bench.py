@@ -192,6 +192,7 @@ def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[s
             # Done when the windows the data closes (end + lateness within its reach) are all in: the
             # latest such end has come, no row for SETTLE_S, and every alert of those rows is on the topic.
             wait_until, count, steady = time.monotonic() + DRAIN_TIMEOUT, -1, time.monotonic()
+            complete = True
             while True:
                 closed = {k: v for k, v in follow.rows.items() if event_seconds(v[1]) + lateness <= last_et}
                 reach = max((event_seconds(v[1]) for v in closed.values()), default=0)
@@ -202,8 +203,11 @@ def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[s
                         and time.monotonic() - steady >= SETTLE_S):
                     break
                 if time.monotonic() > wait_until:
-                    raise RuntimeError(f"{name}: windows closed by the data still missing after {DRAIN_TIMEOUT} s "
-                                       f"(latest end {reach}, data to {last_et})")
+                    # Fallen behind: measured on the windows that came, and marked incomplete.
+                    log(f"  {name}: windows closed by the data still missing after {DRAIN_TIMEOUT} s "
+                        f"(latest end {reach}, data to {last_et})")
+                    complete = False
+                    break
                 time.sleep(0.2)
             if memory:
                 for job, j in jobs.items():
@@ -213,15 +217,15 @@ def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[s
         for j in jobs.values():
             j.stop(60)
         broker.delete([*topics, alerts_topic])
-    result = latencies(sent, rows, alerts, lateness, last_et)
-    result.update(rows_sent=len(sent), send_s=round(doc["elapsed"], 2),
+    result = latencies(sent, rows, alerts, lateness, last_et, complete)
+    result.update(complete=complete, rows_sent=len(sent), send_s=round(doc["elapsed"], 2),
                   send_rate=round(len(sent) / max(doc["elapsed"], 1e-9)), lateness_s=lateness, window_s=duration)
     if memory:
         result["rss_mib"] = rss_at(rss, sent)
     return result
 
 
-def latencies(sent: list, rows: dict, alerts: dict, lateness: int, last_et: int) -> dict:
+def latencies(sent: list, rows: dict, alerts: dict, lateness: int, last_et: int, complete: bool = True) -> dict:
     """Per window closed by the data: seconds from its closing row's send() to its row (and alert)."""
     import bisect
 
@@ -248,7 +252,9 @@ def latencies(sent: list, rows: dict, alerts: dict, lateness: int, last_et: int)
         worst = lat
         if alert:
             if key not in alerts:
-                raise RuntimeError(f"the alert of {key} never came on the alerts topic")
+                if complete:
+                    raise RuntimeError(f"the alert of {key} never came on the alerts topic")
+                continue
             a = alerts[key] - sent_at
             alert_lat.append(a)
             worst = max(worst, a)
@@ -305,10 +311,13 @@ def run(broker: Broker, work: Path, runs: int) -> dict:
         data = head_of(series, rate * RATE_SECONDS)
         r = one_run(broker, work, f"rate{rate}", data, ["--mode", "rate", "--rate", str(rate)])
         r["rate"] = rate
-        r["kept_up"] = r["send_rate"] >= 0.95 * rate and r["window_and_alert_s"]["p99"] <= KEPT_UP_P99_S
+        r["kept_up"] = (r["complete"] and r["send_rate"] >= 0.95 * rate
+                        and r["window_and_alert_s"]["p99"] <= KEPT_UP_P99_S)
         steps.append(r)
         log(f"  {rate} rows/s: sent at {r['send_rate']} rows/s, p99 {r['window_and_alert_s']['p99']:.2f} s, "
             f"{'kept up' if r['kept_up'] else 'fell behind'}")
+        if not r["kept_up"]:
+            break       # a higher rate only falls further behind
     kept = [s["rate"] for s in steps if s["kept_up"]]
     result["rates"] = {"steps": steps, "highest_kept_up": max(kept) if kept else 0, "target": RATE_TARGET,
                        "met": bool(kept) and max(kept) >= RATE_TARGET, "kept_up_p99_s": KEPT_UP_P99_S}

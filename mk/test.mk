@@ -1,5 +1,5 @@
 # make test: everything, in one pytest run (fast tests first, the lab deployment last). The lab's
-# session runs with the live path on, as group_vars does; E2E_LIVE=0 runs it without.
+# plaintext session runs without the live path (E2E_LIVE=1 make test-e2e: with it); the secured one with it.
 # The lab's other topologies (sudo login, Debian 13, the seven-host mix; marker lab_topologies) each bring
 # their own lab up from scratch: make test-topologies runs them (README.md, "Tests", has the times).
 PYTEST := $(VPY) -m pytest

@@ -41,12 +41,11 @@ SESSION_VARS = ("-e", "dashboard_enabled=true")
 # second), so the watermark allows an hour of lateness: no row of a replay is late whatever the
 # partitions' skew, and each slice a test streams starts more than that after the last one's end.
 LIVE_ON = {"live_enabled": True, "live_allowed_lateness_seconds": 3600}
-# Every deployment of the session runs the live path (group_vars' default), with the lab's lateness:
-# the stream jobs beside the consumers from the first site.yml on, through every test, and
-# tests/e2e/test_live_lab.py's checks at the end. E2E_LIVE=0 runs the plaintext session without it;
-# the other topologies (test_lab_topologies.py) run without it too; the secured deployment
-# (test_security.py) always with it.
-LIVE_VARS = dict(LIVE_ON) if os.environ.get("E2E_LIVE", "1") != "0" else {"live_enabled": False}
+# The plaintext session runs without the live path unless E2E_LIVE=1 (then the stream jobs run beside
+# the consumers from the first site.yml on, and tests/e2e/test_live_lab.py checks them at the end);
+# the other topologies (test_lab_topologies.py) run without it; the secured deployment
+# (test_security.py) always with it, and at the end turns it off.
+LIVE_VARS = dict(LIVE_ON) if os.environ.get("E2E_LIVE") == "1" else {"live_enabled": False}
 
 
 def live_on() -> bool:

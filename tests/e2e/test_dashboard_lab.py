@@ -1,7 +1,7 @@
 """The live dashboard on the deployed lab (the deploy session runs with dashboard_enabled): site.yml
 prints its URL; opened in headless Chromium on this controller while the producer replays a fresh
 slice, the page's values change and the slice's alerts appear, without a reload. Without the live
-path (E2E_LIVE=0) the alerts are the slice's samples over a threshold; with it the slice's windows'
+path (the default session) the alerts are the slice's samples over a threshold; with it (E2E_LIVE=1) the slice's windows'
 alerts, from the alerts topic."""
 import csv
 import re

@@ -1,4 +1,4 @@
-"""The live path on the deployed lab (skipped with E2E_LIVE=0): site.yml runs the stream jobs beside
+"""The live path on the deployed lab (with E2E_LIVE=1): site.yml runs the stream jobs beside
 the consumers (the session's deployments: tests/e2e/conftest.py's LIVE_VARS), so by now they have read the
 sample's replay and every slice the fault tests streamed, through the reboots and broker kills of
 test_deploy.py and test_faults_lab.py. Here: their live CSVs, sorted by server_id then window_start,
@@ -24,7 +24,7 @@ from monitoring import wiring
 
 from .conftest import OUTPUT, ROOT, STREAMED, TEAM_CSV, expected_team_csvs, lab, live_on, on, playbook
 
-pytestmark = pytest.mark.skipif(not live_on(), reason="the plaintext session runs without the live path (E2E_LIVE=0)")
+pytestmark = pytest.mark.skipif(not live_on(), reason="the plaintext session runs without the live path unless E2E_LIVE=1")
 
 APP = "/opt/monitoring/venv/bin/monitoring --config /etc/monitoring/config.yaml"
 # Each consumer host runs the stream job of its consumer's batch job.

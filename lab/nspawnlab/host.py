@@ -11,7 +11,7 @@ import subprocess
 import time
 import uuid
 
-from . import network
+from . import cgroup, network
 from .image import SUITE, base_build_id
 from .inventory import become_password
 from .paths import HOSTS_DIR, KEY, LAB_DIR, rel
@@ -247,11 +247,13 @@ class Host:
                "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=read-only",
                # Firewall rules (nftables) in the host's own network namespace, as on a real machine.
                "--capability=CAP_NET_ADMIN"]
+        group = cgroup.host_group(self.name)
         with open(self.console, "w") as out:
             out.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {shlex.join(cmd)}\n")
             out.flush()
             p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                 start_new_session=True, close_fds=True, cwd="/")
+                                 start_new_session=True, close_fds=True, cwd="/",
+                                 preexec_fn=(lambda: cgroup.move_self(group)) if group else None)
         st = proc_stat(p.pid)
         with open(self.startfile, "w") as f:
             f.write((st[1] if st else "") + "\n")
@@ -308,6 +310,7 @@ class Host:
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline and any(_same(p, start) for p, start in watched):
             time.sleep(0.1)
+        cgroup.remove_group(self.name)
         left = []
         for p, start in sorted(watched):
             st = proc_stat(p)

@@ -232,6 +232,9 @@ def _dispatch(args) -> int:
         sys.stdout.write(wiring_text(args.form or "json"))
         return 0
 
+    if args.role == "server-ids" and args.data:
+        return _server_ids(None, args)  # the data file given: no config needed (site.yml's preflight)
+
     # The command's own Kafka login, when kafka.logins gives it one (the alerts topic's reader).
     cfg = _load(args).for_command(args.role)
     if args.role == "check-config":

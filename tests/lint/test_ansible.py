@@ -5,6 +5,7 @@ before anything is installed, naming it."""
 from __future__ import annotations
 
 import json
+import socket
 import textwrap
 from pathlib import Path
 
@@ -56,10 +57,12 @@ def test_ansible_lint_fails_on_a_bad_playbook(tmp_path):
 # in check mode: they only read variables and the controller's files, and gather facts.
 # ---------------------------------------------------------------------------------------------
 
-def preflight(tmp_path: Path, *extra: str, brokers: int = 1, producers: int = 1, stray: bool = False):
+def preflight(tmp_path: Path, *extra: str, brokers: int = 1, producers: int = 1, stray: bool = False,
+              monitored: tuple = ()):
     """The preflight plays; a run that passes must print no deprecation warning either. The app's
     wheel is a stand-in (make wheelhouse builds the real one; the lint tests do not need it)."""
-    inventory = local_inventory(tmp_path / "hosts.ini", brokers=brokers, producers=producers, stray=stray)
+    inventory = local_inventory(tmp_path / "hosts.ini", brokers=brokers, producers=producers, stray=stray,
+                                monitored=monitored)
     wheel = tmp_path / "monitoring-1.0.0-py3-none-any.whl"
     wheel.write_bytes(b"")
     res = run([venv_tool("ansible-playbook"), "-i", inventory, "playbooks/preflight.yml", "--check",
@@ -161,6 +164,30 @@ def test_preflight_names_a_host_in_no_group(tmp_path):
     assert "cons3 is in none of the groups producer, broker, consumer1, consumer2" in res.stdout, res.stdout[-3000:]
 
 
+def test_preflight_passes_with_monitored_machines(tmp_path):
+    res = preflight(tmp_path, monitored=("cons1", "web1"))
+    assert res.returncode == 0, res.stdout[-6000:]
+
+
+def test_preflight_refuses_a_monitored_hostname_that_is_a_server_id_of_the_data_file(tmp_path):
+    # Every host of the local inventory is this machine: its hostname is what each live source would use.
+    sid = socket.gethostname().split(".")[0]
+    data = tmp_path / "clash.csv"
+    data.write_text("ts,server_id,cpu_pct,mem_pct,net_in,net_out,disk_io\n"
+                    f"10:00:00,{sid},10,20,1,2,3\n10:00:00,other,10,20,1,2,3\n")
+    res = preflight(tmp_path, "-e", f"app_data_src={data}", monitored=("web1",))
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert (f"The group monitored (web1): data file {data} names {sid}, also the hostname of a live source"
+            in one_line(res.stdout)), res.stdout[-4000:]
+
+
+def test_preflight_refuses_the_producer_monitored_while_its_own_source_is_live(tmp_path):
+    live = {"producer": {"source": "live", "mode": "fast", "rate": 1, "speedup": 1, "live_interval_seconds": 5}}
+    res = preflight(tmp_path, "-e", json.dumps(live), monitored=("prod1", "web1"))
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert "prod1 is in the group monitored and its producer has source live" in one_line(res.stdout), res.stdout[-4000:]
+
+
 def test_preflight_checks_the_inventory(tmp_path):
     res = preflight(tmp_path, producers=2)
     assert res.returncode != 0, res.stdout[-3000:]
@@ -173,7 +200,9 @@ def test_the_preflight_comes_first_in_site_yml():
     assert order[0] == "playbooks/preflight.yml"
     assert order.index("playbooks/kafka.yml") < order.index("playbooks/app.yml") < order.index("playbooks/services.yml")
     services = yaml.safe_load((REPO / "playbooks" / "services.yml").read_text())
-    assert [play["hosts"] for play in services] == ["consumers", "producer"], "consumers must start before the producer"
+    # The consumers before the producer; the live source's play on every host (it removes monitoring-live
+    # where a machine left the group monitored).
+    assert [play["hosts"] for play in services] == ["consumers", "producer", "all"], "consumers must start before the producer"
 
 
 @pytest.mark.parametrize("playbook", ["java", "kafka", "app", "services", "verify", "analysis"])

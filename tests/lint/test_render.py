@@ -66,7 +66,7 @@ RENDER_PLAYBOOK = """\
       delegate_to: localhost
 
 - name: Render config.yaml as the app role does
-  hosts: producer:consumers
+  hosts: producer:consumers:monitored
   gather_facts: false
   vars_files:
     - {repo}/playbooks/vars/wiring.yml
@@ -132,10 +132,31 @@ RENDER_PLAYBOOK = """\
         dest: "{out}/dashboard-firewall.nft"
         mode: "0644"
       delegate_to: localhost
+
+- name: Render the live source's unit on the monitored machines
+  hosts: monitored
+  gather_facts: false
+  vars_files:
+    - {repo}/playbooks/vars/wiring.yml
+    - {repo}/playbooks/vars/roles.yml
+  tasks:
+    - name: Read the roles' variables
+      ansible.builtin.include_role:
+        name: "{{{{ item }}}}"
+        tasks_from: defaults
+        public: true
+      loop: [kafka, app, spark, services]
+    - name: Render the unit
+      ansible.builtin.template:
+        src: "{repo}/roles/services/templates/monitoring.service.j2"
+        dest: "{out}/monitoring-{{{{ item }}}}-{{{{ inventory_hostname }}}}.service"
+        mode: "0644"
+      loop: [live]
+      delegate_to: localhost
 """
 
 
-def render(tmp_path: Path, brokers: int, *extra: str) -> Path:
+def render(tmp_path: Path, brokers: int, *extra: str, monitored: tuple = ()) -> Path:
     """Run the render playbook against a local inventory with `brokers` broker hosts; the folder
     of the rendered files. The playbook sits in a folder whose group_vars is the repository's."""
     work = tmp_path / f"render-{brokers}"
@@ -144,7 +165,7 @@ def render(tmp_path: Path, brokers: int, *extra: str) -> Path:
     (work / "group_vars").symlink_to(REPO / "group_vars")
     playbook = work / "render.yml"
     playbook.write_text(RENDER_PLAYBOOK.format(repo=REPO, out=out))
-    inventory = local_inventory(work / "hosts.ini", brokers=brokers)
+    inventory = local_inventory(work / "hosts.ini", brokers=brokers, monitored=monitored)
     res = run([venv_tool("ansible-playbook"), "-i", inventory, playbook, "-e", f"repo_dir={REPO}", *extra])
     assert res.returncode == 0, f"rendering failed:\n{res.stdout[-6000:]}"
     return out
@@ -509,3 +530,38 @@ def test_the_dashboards_firewall_admits_its_port_from_the_inventory_and_the_cont
     assert "tcp dport 8050 counter drop" in rules and 'iif "lo" accept' in rules
     assert " 22" not in rules and " 9092" not in rules and "policy accept" in rules
     assert "delete table inet monitoring_dashboard" in rules and "flush ruleset" not in rules
+
+
+@pytest.fixture(scope="module")
+def sasl_monitored(tmp_path_factory):
+    return render(tmp_path_factory.mktemp("sasl-monitored"), 1, "-e",
+                  json.dumps({"kafka_security": "sasl_scram", "live_enabled": True, **SECRETS, **READER_SECRET}),
+                  monitored=("cons1", "web1"))
+
+
+def test_a_monitored_machine_publishes_its_samples_as_the_producer(sasl_monitored):
+    from monitoring.config_file import load_config
+
+    # A machine that is only monitored logs in as the producer; a consumer that is also monitored
+    # keeps its own user and gives the producer command the producer's login.
+    web1 = load_config(sasl_monitored / "config-web1.yaml")
+    assert (web1.kafka.sasl_username, set(web1.kafka.logins)) == ("monitoring-producer", {"alerts"})
+    cons1 = load_config(sasl_monitored / "config-cons1.yaml")
+    assert cons1.kafka.sasl_username == "monitoring-consumer1"
+    assert cons1.for_command("producer").kafka.sasl_username == "monitoring-producer"
+    assert cons1.for_command("consumer1").kafka.sasl_username == "monitoring-consumer1"
+    cons2 = load_config(sasl_monitored / "config-cons2.yaml")
+    assert set(cons2.kafka.logins) == {"alerts"}
+    for name in ("config-web1.yaml", "config-cons1.yaml"):
+        assert not any(secret in (sasl_monitored / name).read_text() for secret in SECRETS.values())
+
+
+def test_the_live_source_unit_runs_the_producer_on_this_machines_metrics(sasl_monitored):
+    for host in ("cons1", "web1"):
+        unit = (sasl_monitored / f"monitoring-live-{host}.service").read_text()
+        lines = unit.splitlines()
+        assert "ExecStart=/opt/monitoring/venv/bin/monitoring --config /etc/monitoring/config.yaml producer --source live" in lines
+        # Runs until stopped, restarted on failure, hardened like the others.
+        assert "RemainAfterExit=yes" not in lines and "Restart=on-failure" in lines
+        assert {"NoNewPrivileges=yes", "ProtectSystem=strict", "MemoryDenyWriteExecute=yes", "CapabilityBoundingSet="} <= set(lines)
+    assert not list(sasl_monitored.glob("monitoring-live-cons2.service"))

@@ -51,9 +51,11 @@ def run(argv: list[str], cwd: Path = REPO, timeout: int = 600, **env: str) -> su
     )
 
 
-def local_inventory(path: Path, brokers: int = 1, producers: int = 1, stray: bool = False) -> Path:
+def local_inventory(path: Path, brokers: int = 1, producers: int = 1, stray: bool = False,
+                    monitored: tuple = ()) -> Path:
     """An inventory of the four groups whose hosts are all this machine (ansible_connection=local),
-    with lab-like addresses: Ansible runs nothing remote, the templates see real hostvars."""
+    with lab-like addresses: Ansible runs nothing remote, the templates see real hostvars.
+    `monitored`: the group monitored, of these pipeline hosts' names and "web1" (a machine of its own)."""
     lines = ["[producer]"]
     lines += [f"prod{i} ansible_host=10.99.0.{i}" for i in range(1, producers + 1)]
     lines += ["", "[broker]"]
@@ -63,6 +65,8 @@ def local_inventory(path: Path, brokers: int = 1, producers: int = 1, stray: boo
     lines += ["", "[consumers:children]", "consumer1", "consumer2"]
     if stray:  # a host in no role's group, as a typo in a group name leaves one
         lines += ["", "[cosumer2]", "cons3 ansible_host=10.99.0.23"]
+    if monitored:
+        lines += ["", "[monitored]"] + [f"{h} ansible_host=10.99.0.31" if h == "web1" else h for h in monitored]
     lines += ["", "[all:vars]", "ansible_connection=local", f"ansible_python_interpreter={sys.executable}"]
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -82,3 +82,13 @@ def test_a_bad_data_file_is_one_line(tmp_path, capsys, content, why):
     for args in ([], ["--clash", "db1"]):
         code, out, err = run(tmp_path, capsys, path, *args)
         assert (code, out, err) == (2, [], [f"monitoring server-ids: error: data file {path}: {why}"])
+
+
+def test_with_data_no_config_is_needed(tmp_path, capsys, monkeypatch):
+    # site.yml's preflight asks on the controller, where no config.yaml exists yet.
+    monkeypatch.delenv("MONITORING_CONFIG", raising=False)
+    path = data(tmp_path, "db1", "web1")
+    assert main(["--log-level", "ERROR", "server-ids", "--data", str(path), "--clash", "db1"]) == 2
+    assert capsys.readouterr().err.strip() == (f"monitoring server-ids: error: data file {path} names db1, also the "
+                                              "hostname of a live source: the replay and that host's samples "
+                                              "would write one series")

@@ -34,10 +34,10 @@ from pathlib import Path
 
 from bench.common import (DATA, ROOT, SAMPLE, Broker, Service, _proc_table, app_command, bench_command, head_of, log,
                           percentile, run_timed, summary)
+from monitoring.jobs.stream_anchor import READY_LOG as READY
 from tests.support.pipeline import connector_dir, write_config
 
 POLL_S = 0.02
-READY = "waiting for the first messages"      # the stream job's log line once its session is up
 START_TIMEOUT = 240
 REAL_PACE_ROWS = 720                           # 36 timestamps of 20 servers: 180 s at the sample's pace
 RATE_STEPS = (2500, 5000, 10000, 20000)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from monitoring.jobs.stream_anchor import READY_LOG as READY
 from monitoring.wiring import ALERT_COLUMN, STREAM_JOBS, TEAM_CSV_LEAD
 from tests.support import pipeline, reference
 from tests.support.pipeline import (SAMPLE, Service, command, csv_rows, data_lines, read_topic, run,
@@ -24,7 +25,6 @@ ALERTS_TOPIC = "streamed-alerts"
 TRAILING_BOUND = 60          # seconds from the producer's end to the last window in the live CSV
 RATE = 400                   # rows/s: 28,800 rows in 72 s, 100 s of event time (200 windows) a second
 # A stream job starts its Spark session before it waits for data: ready to take the replay.
-READY = "waiting for the first messages"
 START_BOUND = 180            # seconds for the JVMs and Spark sessions of two jobs on 2 busy cores
 
 

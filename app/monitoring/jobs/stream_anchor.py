@@ -24,6 +24,9 @@ from ..kafka_connection import StoppedWhileConnecting, client_options, stop_ends
 log = logging.getLogger("stream-job")
 
 ANCHOR_FILE = "anchor.json"
+# The log line a stream job writes once its Spark session is up and it waits for data (the tests and
+# the bench wait for it).
+READY_LOG = "waiting for the first messages"
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def discover(cfg: Config, topics: list[str], stop: threading.Event, settle_secon
                     kind = next(k for t, k in firsts if t == t0)
                     return Anchor(t0, kind)
             if not told:
-                log.info("waiting for the first messages on %s to anchor the window grid", " and ".join(topics))
+                log.info("%s on %s to anchor the window grid", READY_LOG, " and ".join(topics))
                 told = True
             stop.wait(1.0)
         return None

@@ -17,7 +17,9 @@ started=$SECONDS
 step() { printf '\n\033[1m==> %s\033[0m (%ds)\n' "$*" $((SECONDS - started)); }
 fail() { printf '\033[1;31mdemo-live: %s\033[0m\n' "$*" >&2; exit 1; }
 
-step "Four hosts that also monitor themselves (python3 lab/lab.py up --topology lab/topologies/monitored.yml)"
+step "Four fresh hosts that also monitor themselves (lab.py down --purge; lab.py up --topology lab/topologies/monitored.yml)"
+# Fresh disks: what make demo left (the sample's windows, the stream jobs' grid) would mix with the samples.
+python3 lab/lab.py down --purge
 python3 lab/lab.py up --topology lab/topologies/monitored.yml
 step "Deploy: ansible-playbook site.yml (the pipeline, the live path, the dashboard, monitoring-live on each host; nothing replayed)"
 ansible-playbook "${LAB[@]}" site.yml | tee .lab/demo-live-site.log

@@ -35,3 +35,25 @@ def test_each_shape_of_a_micro_batch_has_one_state_schema(spark):
         assert schemas["data alone"] == schemas["marks alone"] == schemas["both"], schemas
         keys = {name: nullable for name, _, nullable in schemas["both"] if name in ("key", "t", "server_id")}
         assert keys == {"key": False, "t": False, "server_id": False}
+
+
+def test_messages_with_any_headers_become_rows(spark):
+    """The file producer's messages carry the event time and their origin, the live source's the event
+    time alone, another producer's none or others: each is a row, none fails the query (ANSI mode)."""
+    cfg = load_config(EXAMPLE_CONFIG)
+    job = STREAM_JOBS["stream-job1"]
+    topic = cfg.topics.name("cpu")
+    value = b'{"ts": "2026-12-03 16:52:04", "server_id": "web1", "cpu_pct": 12.5}'
+    event = ("event_time", b"1796316724000")
+    msgs = [("file", [event, ("origin", b"abc:7")]), ("live", [event]), ("foreign", [("x", b"y")]),
+            ("bare", []), ("null", None)]
+    frame = spark.createDataFrame([(None, value, topic, 0, i, None, 0, headers) for i, (_, headers) in enumerate(msgs)],
+                                  KAFKA)
+    rows = data_rows(frame, cfg, job).orderBy("key").collect()
+    assert [(r["key"], r["t"], r["server_id"], r["v1"]) for r in rows] == [
+        (f"{topic}/0/1", 1796316724, "web1", 12.5),           # live: its place in the topic
+        (f"{topic}/0/2", 1796316724, "web1", 12.5),           # foreign headers: placed by its ts
+        (f"{topic}/0/3", 1796316724, "web1", 12.5),
+        (f"{topic}/0/4", 1796316724, "web1", 12.5),
+        (f"{topic}/abc:7", 1796316724, "web1", 12.5),         # file: its data file line
+    ]

@@ -104,7 +104,9 @@ def data_rows(kafka, cfg: Config, job: Job):
     doc = F.from_json(F.col("value").cast("string"), schema)
 
     def header(name):
-        return F.filter(F.col("headers"), lambda h: h["key"] == F.lit(name))[0]["value"].cast("string")
+        # get(): NULL when the message lacks the header (the live source sends no origin); [0] would
+        # fail the query under ANSI mode.
+        return F.get(F.filter(F.col("headers"), lambda h: h["key"] == F.lit(name)), 0)["value"].cast("string")
 
     ts = F.trim(doc["ts"])
     ts_seconds = F.when(ts.rlike(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"),

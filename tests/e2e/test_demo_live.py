@@ -1,6 +1,6 @@
 """`make demo-live` as a newcomer runs it (lab/demo-live.sh): the four lab hosts, each in the group
 monitored, publish their own samples; the live path windows them; a CPU burn on one host (broker)
-raises "CPU spike suspected" for it on topic-alerts within a minute, and the dashboard, opened in
+raises "CPU spike suspected" for it on the alerts topic within a minute, and the dashboard, opened in
 headless Chromium on the controller, shows all four hosts and that alert.
 
 Marked lab_topologies, not part of `make test`: it brings its own lab up (lab/topologies/monitored.yml)

@@ -34,13 +34,15 @@ def file_rows(path: Path):
     with handle:
         columns = COLUMNS
         ts_kind = None
+        first = True  # the first line with content may be a header, even after blank lines
         try:
             reader = csv.reader(handle)
             for fields in reader:
                 line_no = reader.line_num
                 if not fields or all(not f.strip() for f in fields):
                     continue  # blank lines carry nothing
-                if line_no == 1:
+                if first:
+                    first = False
                     named = header_columns(fields)
                     if named is not None:
                         columns = named

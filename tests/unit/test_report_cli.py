@@ -71,3 +71,42 @@ def test_live_csvs_beside_the_team_csvs_get_their_own_sections(team_dir):
     html = (team_dir / REPORT_FILE).read_text()
     assert 'id="live-alerts"' in html and f"{job.live_csv}</td><td>39 rows" in html
     assert 'id="team-alerts"' in html
+
+
+def _replace_row(path, index, fields):
+    lines = path.read_text().splitlines()
+    lines[index] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("column, text, why", [
+    (3, "inf", "avg_cpu is not a number ('inf')"),
+    (3, "nan", "avg_cpu is not a number ('nan')"),
+    (4, "-5.00", "avg_mem is negative ('-5.00')"),
+    (4, "1e308", "avg_mem is not a number ('1e308')"),
+    (0, "", "server_id is empty"),
+    (1, "2026-01-01 10:00:00", "window_start '2026-01-01 10:00:00' is dated, the rows before it time only"),
+])
+def test_a_broken_row_is_one_line_naming_its_line_and_exit_code_2(team_dir, capsys, column, text, why):
+    # A number that is not finite drew no figure (a traceback from matplotlib), nan or a negative
+    # value drew a wrong one; a row in the other clock form put the windows 20,000 days apart.
+    name = JOBS["spark-job1"].output_name(TEAM)
+    path = team_dir / name
+    fields = path.read_text().splitlines()[3].split(",")
+    fields[column] = text
+    _replace_row(path, 3, fields)
+    assert main(["--config", str(EXAMPLE), "report", "--dir", str(team_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"monitoring report: error: {path}: line 4: {why}"]
+    assert not (team_dir / REPORT_FILE).exists()
+
+
+def test_team_csvs_of_two_clock_forms_are_one_line_and_exit_code_2(team_dir, capsys):
+    path = team_dir / JOBS["spark-job2"].output_name(TEAM)
+    header, *rows = path.read_text().splitlines()
+    path.write_text("\n".join([header] + [r.replace(",23:", ",2026-01-01 23:").replace(",00:", ",2026-01-02 00:")
+                                          for r in rows]) + "\n")
+    assert main(["--config", str(EXAMPLE), "report", "--dir", str(team_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith(f"{path}: its windows are dated, those of "
+                                             f"{team_dir / JOBS['spark-job1'].output_name(TEAM)} time only")

@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 from ..core.timeline import FULL, TIME_ONLY, SeriesClock, format_seconds, nearest_day_shift, parse_ts
 from ..wiring import Job
-from .team_csv import TeamFile, WindowRow
+from .team_csv import ReportInputError, TeamFile, WindowRow
 
 # A heatmap cell's code: what happened in that window, most severe last.
 NO_ALERT, SECOND_ONLY, FIRST_ONLY, BOTH = range(4)
@@ -65,9 +65,14 @@ def window_times(rows: Iterable[WindowRow], reference: int | None = None) -> tup
 
 def job_views(files: Sequence[TeamFile]) -> list[JobView]:
     """The files on one time line, the first file's first window as the reference."""
-    views, reference = [], None
+    views, reference, first = [], None, None
     for f in files:
         times, kind, reference = window_times(f.rows, reference)
+        if f.rows and first is None:
+            first = (f, kind)
+        elif f.rows and kind != first[1]:
+            raise ReportInputError(f"{f.path}: its windows are {'dated' if kind == FULL else 'time only'}, those of "
+                                   f"{first[0].path} {'dated' if first[1] == FULL else 'time only'}")
         by_server: dict[str, list[int]] = {}
         for i, r in enumerate(f.rows):
             by_server.setdefault(r.server, []).append(i)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.timeline import TimestampError, parse_ts
+from ..core.timeline import FULL, TimestampError, parse_ts
 from ..wiring import Job
 
 
@@ -30,13 +31,23 @@ class TeamFile:
     rows: tuple[WindowRow, ...]
 
 
+# The jobs write plain decimals (two of them): float() alone would take nan, inf and 1e308 too,
+# which drew no figure (inf) or a wrong one.
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 def _value(text: str, path: Path, line: int, column: str) -> float | None:
     if text == "":
         return None
-    try:
-        return float(text)
-    except ValueError:
-        raise ReportInputError(f"{path}: line {line}: {column} is not a number ({text[:40]!r})") from None
+    if text.startswith("-") and _DECIMAL.fullmatch(text[1:]):
+        raise ReportInputError(f"{path}: line {line}: {column} is negative ({text[:40]!r})")
+    if not _DECIMAL.fullmatch(text):
+        raise ReportInputError(f"{path}: line {line}: {column} is not a number ({text[:40]!r})")
+    return float(text)
+
+
+def _form(kind: str) -> str:
+    return "dated" if kind == FULL else "time only"
 
 
 def read_team_file(path: Path, job: Job) -> TeamFile:
@@ -49,18 +60,25 @@ def read_team_file(path: Path, job: Job) -> TeamFile:
             got = [name.strip() for name in next(reader, [])]
             if got != header:
                 raise ReportInputError(f"{path}: header is {','.join(got)[:120]!r}, expected {','.join(header)!r}")
-            rows = []
+            rows, kind = [], None
             for line, fields in enumerate(reader, 2):
                 if not fields:
                     continue
                 if len(fields) != len(header):
                     raise ReportInputError(f"{path}: line {line}: {len(fields)} fields where {len(header)} are expected")
                 server, start, end, first, second, alert = (x.strip() for x in fields)
-                for stamp in (start, end):
+                if not server:
+                    raise ReportInputError(f"{path}: line {line}: {header[0]} is empty")
+                for column, stamp in zip(header[1:3], (start, end)):
                     try:
-                        parse_ts(stamp)
+                        parsed = parse_ts(stamp)
                     except TimestampError as exc:
                         raise ReportInputError(f"{path}: line {line}: {exc}") from None
+                    if kind is not None and parsed.kind != kind:
+                        # One clock throughout, as in the data file: mixed, the windows were days apart.
+                        raise ReportInputError(f"{path}: line {line}: {column} {stamp!r} is {_form(parsed.kind)}, "
+                                               f"the rows before it {_form(kind)}")
+                    kind = parsed.kind
                 rows.append(WindowRow(server, start, end, _value(first, path, line, job.first.out),
                                       _value(second, path, line, job.second.out), alert))
     except FileNotFoundError:

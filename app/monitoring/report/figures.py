@@ -9,8 +9,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
 
+from ..core.timeline import FULL  # noqa: E402
 from .series import BOTH, FIRST_ONLY, SECOND_ONLY, Heatmap, format_time, kinds  # noqa: E402
 
 # One colour per alert code: none, second only, first only, both (colour-blind safe: Okabe-Ito).
@@ -29,9 +30,41 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+# Steps between time ticks, in seconds: ticks on whole seconds, minutes, hours or days.
+TIME_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+def time_step(span: float, ticks: int) -> int:
+    """The smallest step of TIME_STEPS (or whole days) that puts at most `ticks` ticks on `span` s."""
+    for step in TIME_STEPS:
+        if span / step <= ticks:
+            return step
+    return int(-(-span // (ticks * 86400))) * 86400
+
+
+def time_label(seconds: int, kind: str, days: bool) -> str:
+    """A tick's time, its seconds left out only when they are :00 (a tick at 10:00:50 is not 10:00)."""
+    text = format_time(seconds, kind, days)
+    return text[:-3] if seconds % 60 == 0 else text
+
+
 def _time_axis(ax, kind: str, days: bool) -> None:
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_time(int(x), kind, days)[:-3]))
+    lo, hi = ax.get_xlim()
+    ticks = 3 if kind == FULL else 4 if days else 6  # the longer the labels, the fewer fit a panel
+    ax.xaxis.set_major_locator(MultipleLocator(time_step(hi - lo, ticks)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: time_label(int(round(x)), kind, days)))
+
+
+def heatmap_ticks(starts, kind: str, days: bool) -> tuple[list[int], list[str]]:
+    """The heatmap's time ticks: the columns where a new step of time begins (columns are windows,
+    gaps left out, so not evenly spaced in time), each labelled with its own first window start."""
+    if not starts:
+        return [], []
+    step = time_step(starts[-1] - starts[0], 8)
+    columns = [i for i in range(1, len(starts)) if starts[i] // step != starts[i - 1] // step]
+    if starts[0] % step == 0 or not columns:  # else its label would crowd the next one's
+        columns.insert(0, 0)
+    return columns, [time_label(starts[i], kind, days) for i in columns]
 
 
 def metric_panels(panels, kind: str, days: bool) -> bytes:
@@ -66,8 +99,7 @@ def alert_heatmap(hm: Heatmap, job, kind: str, days: bool) -> bytes:
     step = max(1, -(-n // 60))
     ax.set_yticks(range(0, n, step), [hm.servers[i] for i in range(0, n, step)], fontsize=7 if n <= 60 else 6)
     if hm.starts:
-        ticks = list(range(0, len(hm.starts), max(1, len(hm.starts) // 8)))
-        ax.set_xticks(ticks, [format_time(hm.starts[i], kind, days)[:-3] for i in ticks])
+        ax.set_xticks(*heatmap_ticks(hm.starts, kind, days))
     ax.spines[["left", "bottom"]].set_visible(False)
     ax.tick_params(length=0)
     first_severe = kinds(job)

@@ -110,3 +110,15 @@ def test_team_csvs_of_two_clock_forms_are_one_line_and_exit_code_2(team_dir, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].endswith(f"{path}: its windows are dated, those of "
                                              f"{team_dir / JOBS['spark-job1'].output_name(TEAM)} time only")
+
+
+def test_a_run_without_any_alert_says_so_instead_of_an_empty_table(team_dir):
+    for job in JOBS.values():
+        path = team_dir / job.output_name(TEAM)
+        header, *rows = path.read_text().splitlines()
+        path.write_text("\n".join([header] + [r.rsplit(",", 1)[0] + "," for r in rows]) + "\n")
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir)]) == 0
+    html = (team_dir / REPORT_FILE).read_text()
+    assert "0 windows with an alert; 0 of 3 servers had one." in html
+    assert '<p class="note" id="team-no-alert">none: no server had an alert</p>' in html
+    assert "<th>server</th><th>alert windows</th>" not in html

@@ -92,8 +92,9 @@ def _sections(views: list[JobView], run: Run, top: int, prefix: str, heading: st
     totals = alerts_per_server(views)
     ranked = [s for s in top_servers(views, 10) if s[1] > 0]
     per_job = [{s: sum(1 for i in v.by_server.get(s, ()) if v.rows[i].alert) for s, _ in ranked} for v in views]
-    most = page.table(["server", "alert windows", *(v.job.suffix for v in views)],
-                      [[escape(s), str(n), *(str(p[s]) for p in per_job)] for s, n in ranked], {1, 2, 3})
+    most = (page.table(["server", "alert windows", *(v.job.suffix for v in views)],
+                       [[escape(s), str(n), *(str(p[s]) for p in per_job)] for s, n in ranked], {1, 2, 3})
+            if ranked else '<p class="note" id="' + prefix + '-no-alert">none: no server had an alert</p>')
     out.append(page.section(f"{prefix}-alerts", f"{heading}: alerts",
                             f'<div class="grid">{counts}<div><h3>servers with most alerts</h3>{most}</div></div>',
                             f"{sum(totals.values())} windows with an alert; {sum(1 for n in totals.values() if n)} "

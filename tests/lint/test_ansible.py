@@ -259,3 +259,12 @@ def test_preflight_accepts_a_quoted_team_number_with_a_leading_zero(tmp_path):
     (tmp_path / "group_vars" / "all.yml").write_text('---\nteam_number: "04"\n')
     res = preflight(tmp_path)
     assert res.returncode == 0, res.stdout[-3000:]
+
+
+def test_preflight_refuses_a_pipeline_machine_listed_in_monitored_by_its_address(tmp_path):
+    # "10.99.0.21" is cons1's ansible_host: two hosts to Ansible, one machine, whose monitoring-live
+    # the live source's play would install on one host's turn and remove on the other's.
+    res = preflight(tmp_path, monitored=("10.99.0.21", "web1"))
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert ("10.99.0.21 (in monitored) and cons1 (not) are one machine, 10.99.0.21: its monitoring-live would be"
+            in one_line(res.stdout)), res.stdout[-4000:]

@@ -47,6 +47,19 @@ def test_top_limits_the_small_multiples_not_the_heatmap(team_dir):
     assert '<span id="team-server-count">3</span>' in html
 
 
+def test_the_servers_shown_when_there_are_too_many_are_those_with_most_alerts_most_first(team_dir):
+    job = JOBS["spark-job1"]
+    path = team_dir / job.output_name(TEAM)
+    head, *rows = path.read_text().splitlines()
+    last = max(r.split(",")[0] for r in rows)          # the last server by name gets every alert
+    rows = [",".join(f[:-1] + ["CPU spike suspected" if f[0] == last else ""]) for f in (r.split(",") for r in rows)]
+    path.write_text("\n".join([head, *rows]) + "\n")
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir), "--top", "2"]) == 0
+    shown = re.findall(r'class="server" data-server="([^"]+)"><h3>[^<]+<span class="note">(\d+) alert', (team_dir / REPORT_FILE).read_text())
+    assert shown[0][0] == last and int(shown[0][1]) > 0
+    assert [int(n) for _, n in shown] == sorted((int(n) for _, n in shown), reverse=True)
+
+
 def test_a_missing_team_csv_is_one_line_and_exit_code_2(tmp_path, capsys):
     assert main(["--config", str(EXAMPLE), "report", "--dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -107,7 +107,8 @@ def _sections(views: list[JobView], run: Run, top: int, prefix: str, heading: st
                             "One row per server, one column per window (several when there are many); "
                             "the colour is the most severe alert in it."))
 
-    shown = [s for s in names if s in dict(top_servers(views, top))] if len(names) > top else names
+    # Too many servers for a panel each: those with most alerts, most first (the heatmap has them all).
+    shown = [s for s, _ in top_servers(views, top)] if len(names) > top else names
     tops = _y_tops(views, run.thresholds)
     multiples = "".join(
         f'<div class="server" data-server="{escape(s)}"><h3>{escape(s)} '

@@ -11,7 +11,6 @@ LATENESS, DURATION = 120, 30
 
 
 class IdleQuery:
-    recentProgress = ()      # no batch ran in this run, as after a restart with no new data
     status = {"message": "Waiting for data to arrive", "isDataAvailable": False, "isTriggerActive": False}
 
 
@@ -25,11 +24,13 @@ def commit(folder, batch, watermark_s):
     (folder / str(batch)).write_text("v1\n" + json.dumps({"nextBatchWatermarkMs": watermark_s * 1000}))
 
 
-def marks_after_restart(tmp_path, wait=1.0, query=IdleQuery):
+def marks_after_restart(tmp_path, wait=1.0, query=IdleQuery, progresses=()):
     marks = tmp_path / "flush-marks"
     stop = threading.Event()
     flush = IdleFlush(query(), marks, 0.2, DURATION, LATENESS, "Kafka", stop,
                       commits_dir=tmp_path / "commits", step=0.05).start()
+    for p in progresses:
+        flush.progress(p)
     time.sleep(wait)
     stop.set()
     flush.thread.join(timeout=5)
@@ -62,3 +63,30 @@ def test_a_new_query_waits_for_its_first_data(tmp_path):
 def test_no_mark_while_a_long_batch_of_data_runs(tmp_path):
     commit(tmp_path / "commits", 1, 43225)
     assert marks_after_restart(tmp_path, query=BusyQuery) == []
+
+
+class Source:
+    def __init__(self, description, rows):
+        self.description, self.numInputRows = description, rows
+
+
+class Progress:
+    """What Spark's listener hands over for one micro-batch (the fields the flush reads)."""
+
+    def __init__(self, batch, data_rows, latest=None, mark_rows=0):
+        self.batchId, self.numInputRows = batch, data_rows + mark_rows
+        self.sources = [Source("KafkaV2[Subscribe[cpu,mem]]", data_rows), Source("FileStreamSource[marks]", mark_rows)]
+        self.observedMetrics = {"data": {"latest": latest}} if latest is not None else {}
+        self.durationMs = {"addBatch": 10, "triggerExecution": 12}
+
+
+def test_the_data_of_this_run_is_flushed_from_the_progress_the_listener_hands_over(tmp_path):
+    # A fresh query (no commit yet): two batches of data, the later one with the latest event time.
+    progresses = [Progress(0, 80, latest=43300), Progress(1, 40, latest=43345), Progress(2, 0)]
+    assert marks_after_restart(tmp_path, progresses=progresses) == [43345 + DURATION + LATENESS]
+
+
+def test_a_batch_of_flush_marks_alone_is_not_new_data(tmp_path):
+    (tmp_path / LAST_MARK).write_text(json.dumps({"t": 43345 + DURATION + LATENESS}))
+    commit(tmp_path / "commits", 3, 43345 + DURATION)   # the watermark the mark set
+    assert marks_after_restart(tmp_path, progresses=[Progress(4, 0, mark_rows=1)]) == []

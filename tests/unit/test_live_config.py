@@ -15,6 +15,7 @@ def test_the_live_defaults():
     assert cfg.live.checkpoint_dir == cfg.output_dir / ".live"
     assert cfg.live.connector_dir is None
     assert (cfg.live.allowed_lateness_seconds, cfg.live.trigger_seconds, cfg.live.flush_after_seconds) == (10, 1.0, 20.0)
+    assert cfg.live.shuffle_partitions == 1
 
 
 def test_a_relative_checkpoint_dir_is_under_output_dir_and_the_connector_beside_the_config():
@@ -31,6 +32,7 @@ def test_a_relative_checkpoint_dir_is_under_output_dir_and_the_connector_beside_
     ({"live": {"trigger_seconds": 30}}, "live.trigger_seconds: must be <= 5"),
     ({"live": {"flush_after_seconds": 120}}, "live.flush_after_seconds: must be <= 50"),
     ({"live": {"flush": 1}}, "live.flush: is not a known key"),
+    ({"live": {"shuffle_partitions": 0}}, "live.shuffle_partitions: must be >= 1"),
     ({"topics__alerts": TOPICS["cpu"].default_name}, "topics.alerts: must not be one of the data topics"),
     ({"topics__alerts": "a b"}, "topics.alerts: must be a Kafka topic name"),
 ])

@@ -102,6 +102,7 @@ class LiveSettings:
     connector_dir: Path | None      # the folder of Spark's Kafka connector jars (make spark-kafka-dist)
     allowed_lateness_seconds: int   # the watermark's delay: how late (in event time) a row may still count
     trigger_seconds: float          # one micro-batch every so many seconds
+    shuffle_partitions: int         # the stream jobs' state partitions (kept by the checkpoint once started)
     flush_after_seconds: float      # no new data this long: the open windows are closed (trailing windows)
 
 
@@ -344,6 +345,7 @@ def config_from_mapping(data: Any, path: Path) -> Config:
         connector_dir=lv.get("connector_dir", optional_path, default=None),
         allowed_lateness_seconds=lv.get("allowed_lateness_seconds", _whole, 0, default=10),
         trigger_seconds=lv.get("trigger_seconds", _number, 0.1, default=1.0),
+        shuffle_partitions=lv.get("shuffle_partitions", _whole, 1, default=1),
         flush_after_seconds=lv.get("flush_after_seconds", _number, 1.0, default=20.0),
     )
     lv.done()

@@ -56,8 +56,8 @@ class IdleFlush:
         self.latest = None          # the latest event time of the data seen (seconds)
         self.pending = True         # rows may be in open windows (unknown after a restart: assume so)
         self.last_data = time.monotonic()
-        self.seen = ""              # the last progress handled (its timestamp)
         self.triggered = False      # the query has finished a trigger in this run
+        self.lock = threading.Lock()   # progress() comes on Spark's listener thread
         self.thread = threading.Thread(target=self._run, name="idle-flush", daemon=True)
         if commits_dir is not None:
             self._resume(commits_dir)
@@ -82,6 +82,9 @@ class IdleFlush:
 
     def _observe(self, progress) -> None:
         rows = sum(s.numInputRows for s in progress.sources if self.data_source in s.description)
+        # Where a micro-batch's time goes (--log-level DEBUG): Spark's own phases, in ms.
+        log.debug("micro-batch %d: %d rows, %s", progress.batchId, progress.numInputRows,
+                  json.dumps(progress.durationMs, sort_keys=True))
         if rows:
             self.pending, self.last_data = True, time.monotonic()
         # The data's own latest event time (Spark's eventTime max would count a mark in the batch).
@@ -99,22 +102,24 @@ class IdleFlush:
         if status.get("isDataAvailable") or not self.triggered:
             self.last_data = time.monotonic()
 
+    def progress(self, progress) -> None:
+        """One finished micro-batch of this run (Spark's listener calls it once per batch)."""
+        with self.lock:
+            self._observe(progress)
+            self.triggered = True
+
     def _run(self) -> None:
         while not self.stop.wait(self.step):
             try:
-                progresses = [p for p in self.query.recentProgress if p.timestamp > self.seen]
                 status = self.query.status
             except Exception:  # the query is stopping; its own error is reported by the job
                 return
-            for p in progresses:
-                self.seen = max(self.seen, p.timestamp)
-                self._observe(p)
-                self.triggered = True
-            self._idle_clock(status)
-            idle = time.monotonic() - self.last_data
-            if self.pending and self.latest is not None and idle >= self.flush_after:
-                self._mark(self.latest + self.close_by + self.lateness)
-                self.pending = False
+            with self.lock:
+                self._idle_clock(status)
+                idle = time.monotonic() - self.last_data
+                if self.pending and self.latest is not None and idle >= self.flush_after:
+                    self._mark(self.latest + self.close_by + self.lateness)
+                    self.pending = False
 
     def _mark(self, t: int) -> None:
         # Recorded before the mark exists: a kill in between leaves no mark, and the restart flushes.

@@ -44,6 +44,7 @@ def connector_jars(cfg: Config) -> list[Path]:
     return jars
 
 
+FETCH_MAX_WAIT_MS = 10
 MARK_SERVER = ""     # a flush mark's rows have no server (SERVER_PATTERN never matches it)
 
 
@@ -60,6 +61,10 @@ def _rows(spark, cfg: Config, job: Job, marks_dir: Path):
              # Segments deleted by retention, or topics re-created afresh: go on from what is there.
              .option("failOnDataLoss", "false")
              .option("groupIdPrefix", f"monitoring-{job.stream}")
+             # A task's consumer finds the broker still holding its previous prefetch (a fetch past the
+             # data, answered after fetch.max.wait.ms, 500 ms by default) and waits for it before it
+             # can fetch its own range: half a second per task, a few per micro-batch (bench/analysis.md).
+             .option("kafka.fetch.max.wait.ms", str(FETCH_MAX_WAIT_MS))
              .load())
     marks = (spark.readStream.schema(T.StructType([T.StructField("t", T.LongType())]))
              .option("cleanSource", "delete").json(str(marks_dir)))
@@ -168,10 +173,15 @@ class _Batches:
         out = (df.where((F.col("server_id") != MARK_SERVER) & (start >= t0))
                .select(TEAM_CSV_LEAD[0], ((start - t0) / slide).cast("long").alias("k"),
                        *team_columns(self.job, self.cfg, self.anchor.kind, start)))
+        began = time.monotonic()
         rows = sorted(out.collect(), key=lambda r: (r[0], r[1]))
+        computed = time.monotonic()
         fields = [tuple(r)[:1] + tuple(r)[2:] for r in rows]
         alerts = [Alert(self.job.stream, f[0], f[1], f[2], f[3] or "", f[4] or "", f[5]) for f in fields if f[5]]
-        if self.sink.write(batch_id, fields, alerts, self.job):
+        written = self.sink.write(batch_id, fields, alerts, self.job)
+        log.debug("micro-batch %d: windows computed in %.0f ms, written in %.0f ms", batch_id,
+                  (computed - began) * 1000, (time.monotonic() - computed) * 1000)
+        if written:
             self.windows += len(fields)
             self.alerts += len(alerts)
             if fields:
@@ -214,7 +224,9 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
     stop = threading.Event()
     # The JVM and the session take tens of seconds on 2 busy cores: start them before waiting for the
     # first data, so the first windows come a trigger after the data, not a JVM start later.
-    spark = spark_session(cfg, master or cfg.spark.master, jars, app_name=job.stream)
+    # Each state partition is a task of every micro-batch, data or not: a few rows a second need one.
+    spark = spark_session(cfg, master or cfg.spark.master, jars, app_name=job.stream,
+                          shuffle_partitions=live.shuffle_partitions)
     previous = [signal.signal(sig, lambda *_: stop.set()) for sig in SIGNALS]
     try:
         topics = [cfg.topics.name(k) for k in job.topics]
@@ -241,11 +253,37 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
         spark.stop()
 
 
+def _progress_listener(name: str, flush: IdleFlush):
+    """Spark's listener: each finished micro-batch of the query `name`, once, to the idle flush
+    (polling query.recentProgress instead re-reads up to a hundred progresses through py4j)."""
+    from pyspark.sql.streaming import StreamingQueryListener
+
+    class Progress(StreamingQueryListener):
+        def onQueryStarted(self, event):
+            pass
+
+        def onQueryProgress(self, event):
+            if event.progress.name == name:
+                flush.progress(event.progress)
+
+        def onQueryIdle(self, event):
+            pass
+
+        def onQueryTerminated(self, event):
+            pass
+
+    return Progress()
+
+
 def _serve(cfg, job, spark, folder, anchor, sink, stop) -> int:
     live = cfg.live
     marks_dir = folder / FLUSH_MARKS
     marks_dir.mkdir(parents=True, exist_ok=True)
     batches = _Batches(cfg, job, anchor, sink)
+    flush = IdleFlush(None, marks_dir, live.flush_after_seconds, cfg.window.duration_seconds,
+                      live.allowed_lateness_seconds, "Kafka", stop,
+                      commits_dir=folder / SPARK_CHECKPOINT / "commits")
+    spark.streams.addListener(_progress_listener(job.stream, flush))
     started = time.monotonic()
     query = (_windows(_rows(spark, cfg, job, marks_dir), cfg, job, anchor.t0)
              .writeStream.outputMode("append").queryName(job.stream)
@@ -255,9 +293,8 @@ def _serve(cfg, job, spark, folder, anchor, sink, stop) -> int:
     log.info("%s started: %s -> %s, alerts to %s; a micro-batch every %g s, lateness %d s",
              job.stream, " and ".join(cfg.topics.name(k) for k in job.topics), sink.csv_path,
              cfg.topics.alerts, live.trigger_seconds, live.allowed_lateness_seconds)
-    flush = IdleFlush(query, marks_dir, live.flush_after_seconds, cfg.window.duration_seconds,
-                      live.allowed_lateness_seconds, "Kafka", stop,
-                      commits_dir=folder / SPARK_CHECKPOINT / "commits").start()
+    flush.query = query
+    flush.start()
     while not stop.is_set() and query.isActive:
         stop.wait(1.0)
     failure = None if query.isActive else query.exception()

@@ -165,20 +165,24 @@ def _event_inputs(paths, job: Job, workdir: Path):
     return chosen, kinds.pop()
 
 
-def spark_session(cfg: Config, master: str, jars: list[Path] | None = None, app_name: str = "monitoring"):
+def spark_session(cfg: Config, master: str, jars: list[Path] | None = None, app_name: str = "monitoring",
+                  shuffle_partitions: int | None = None):
     """The jobs' session; `jars`: extra jars on its class path (the stream jobs' Kafka connector,
-    installed beside the app, never fetched at run time)."""
+    installed beside the app, never fetched at run time); `shuffle_partitions`: instead of
+    spark.shuffle_partitions (the stream jobs' own)."""
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         raise JobError("Spark needs Java 17 or newer: install a JRE or set JAVA_HOME")
     from pyspark.sql import SparkSession
 
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.ui.enabled", "false")
+               # The stage progress bar is for a terminal: in a unit's journal it is a line of noise.
+               .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "UTC")
                # Adaptive execution re-plans after every shuffle: on these small, fixed plans it only
                # adds planning time (bench/results.md).
                .config("spark.sql.adaptive.enabled", "false")
-               .config("spark.sql.shuffle.partitions", str(cfg.spark.shuffle_partitions))
+               .config("spark.sql.shuffle.partitions", str(shuffle_partitions or cfg.spark.shuffle_partitions))
                .config("spark.driver.memory", cfg.spark.driver_memory))
     if jars:
         builder = builder.config("spark.jars", ",".join(str(j) for j in jars))

@@ -29,14 +29,21 @@ def _own_v2_path():
     return None
 
 
+def _group_path(name):
+    """Where host `name`'s group is (beside this process, in its v2 group), or None without cgroup v2."""
+    mount, own = _v2_mount(), _own_v2_path()
+    if mount is None or own is None:
+        return None
+    return os.path.join(mount, own.lstrip("/"), f"mlab-{name}")
+
+
 def host_group(name):
     """The folder of host `name`'s group (made when missing), or None when this machine has no
     cgroup v2 the lab may write to: the host then shares the lab's group, as before (logged)."""
-    mount, own = _v2_mount(), _own_v2_path()
-    if mount is None or own is None:
+    path = _group_path(name)
+    if path is None:
         log(f"{name}: no cgroup v2 here: the host shares the lab's cgroup (its live cpu_pct is the lab's)")
         return None
-    path = os.path.join(mount, own.lstrip("/"), f"mlab-{name}")
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
@@ -53,10 +60,9 @@ def move_self(path):
 
 def remove_group(name):
     """Remove host `name`'s group once its processes are gone (rmdir of an empty group; best effort)."""
-    mount, own = _v2_mount(), _own_v2_path()
-    if mount is None or own is None:
+    path = _group_path(name)
+    if path is None:
         return
-    path = os.path.join(mount, own.lstrip("/"), f"mlab-{name}")
     try:
         for sub in sorted((d for d, _, _ in os.walk(path)), key=len, reverse=True):
             os.rmdir(sub)

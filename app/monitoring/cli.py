@@ -103,7 +103,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     ids.add_argument("--data", metavar="FILE", help="the data file (default: data_file of the config)")
     ids.add_argument("--clash", metavar="HOST[,HOST...]", action="append",
                      help="instead of listing: exit 2 naming the ids when any of these hostnames, named as the "
-                          "live source names its rows (the first label), is a server id of the data file")
+                          "live source names its rows (the first label), is a server id of the data file; "
+                          "WHO=HOSTNAME names the monitored host WHO (an inventory name) in that line")
     gen = roles["generate"]
     gen.add_argument("--out", required=True, metavar="FILE", help="where to write the CSV")
     gen.add_argument("--servers", type=int, default=20)
@@ -177,20 +178,39 @@ def _reset(cfg, args) -> int:
     return 0
 
 
+def _hosts_phrase(names: list) -> str:
+    """'monitored host a', 'monitored hosts a, b and c'; 'a live source' when none is named."""
+    unique = list(dict.fromkeys(names))
+    if not unique:
+        return "a live source"
+    if len(unique) == 1:
+        return f"monitored host {unique[0]}"
+    return f"monitored hosts {', '.join(unique[:-1])} and {unique[-1]}"
+
+
 def _server_ids(cfg, args) -> int:
     from .core.records import RowError
     from .producer.server_ids import clashing, server_ids
-    from .producer.sources import DataFileError
+    from .producer.sources import DataFileError, hostname_server_id
 
     path = Path(args.data) if args.data else cfg.data_file
-    hostnames = None
+    hostnames, who = None, {}
     if args.clash is not None:
-        hostnames = [h.strip() for given in args.clash for h in given.split(",") if h.strip()]
+        hostnames = []
+        for item in (h.strip() for given in args.clash for h in given.split(",")):
+            if "=" in item:  # WHO=HOSTNAME: a hostname has no "=", so split at the last one
+                name, _, item = (x.strip() for x in item.rpartition("="))
+                if name and item:
+                    who.setdefault(item, []).append(name)
+            if item:
+                hostnames.append(item)
         if not hostnames:
             raise Failure(2, "--clash names no hostname")
     try:
         found = server_ids(path)
         clash = clashing(found.ids, hostnames) if hostnames else []
+        named = {sid: [w for h in hostnames if hostname_server_id(h) == sid for w in who.get(h, ())]
+                 for sid in clash} if who else {}
     except (DataFileError, RowError) as exc:
         raise Failure(2, str(exc)) from None
     if found.rejected:
@@ -201,6 +221,12 @@ def _server_ids(cfg, args) -> int:
         for sid in found.ids:
             print(sid)
         return 0
+    if clash and who:
+        # One line naming, for each id, the monitored hosts whose hostname it is.
+        whose = "that host's" if len({w for sid in clash for w in named[sid]}) <= 1 else "those hosts'"
+        raise Failure(2, f"data file {path}: "
+                      + "; ".join(f"server id {sid} is also the hostname of {_hosts_phrase(named[sid])}" for sid in clash)
+                      + f": the replay and {whose} samples would write one series")
     if clash:
         raise Failure(2, f"data file {path} names {', '.join(clash)}, also the hostname of a live source: "
                          "the replay and that host's samples would write one series")

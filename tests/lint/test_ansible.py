@@ -169,16 +169,21 @@ def test_preflight_passes_with_monitored_machines(tmp_path):
     assert res.returncode == 0, res.stdout[-6000:]
 
 
-def test_preflight_refuses_a_monitored_hostname_that_is_a_server_id_of_the_data_file(tmp_path):
+@pytest.mark.parametrize("monitored, hosts", [
+    (("web1",), "monitored host web1 (10.99.0.31): the replay and that host's samples"),
+    (("cons1", "web1"), "monitored hosts cons1 (10.99.0.21) and web1 (10.99.0.31): the replay and those hosts' samples"),
+], ids=["one-host", "two-hosts"])
+def test_preflight_refuses_a_monitored_hostname_that_is_a_server_id_of_the_data_file(tmp_path, monitored, hosts):
     # Every host of the local inventory is this machine: its hostname is what each live source would use.
+    # The refusal names, for the id, the inventory hosts of monitored that have that hostname.
     sid = socket.gethostname().split(".")[0]
     data = tmp_path / "clash.csv"
     data.write_text("ts,server_id,cpu_pct,mem_pct,net_in,net_out,disk_io\n"
                     f"10:00:00,{sid},10,20,1,2,3\n10:00:00,other,10,20,1,2,3\n")
-    res = preflight(tmp_path, "-e", f"app_data_src={data}", monitored=("web1",))
+    res = preflight(tmp_path, "-e", f"app_data_src={data}", monitored=monitored)
     assert res.returncode != 0, res.stdout[-3000:]
-    assert (f"The group monitored (web1): data file {data} names {sid}, also the hostname of a live source"
-            in one_line(res.stdout)), res.stdout[-4000:]
+    assert (f"The group monitored: data file {data}: server id {sid} is also the hostname of {hosts} would write "
+            "one series. Rename those servers" in one_line(res.stdout)), res.stdout[-4000:]
 
 
 def test_preflight_refuses_the_producer_monitored_while_its_own_source_is_live(tmp_path):

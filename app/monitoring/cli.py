@@ -105,6 +105,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
                      help="instead of listing: exit 2 naming the ids when any of these hostnames, named as the "
                           "live source names its rows (the first label), is a server id of the data file; "
                           "WHO=HOSTNAME names the monitored host WHO (an inventory name) in that line")
+    ids.add_argument("--require-rows", action="store_true",
+                     help="exit 2 when the file holds no data rows (empty, only its header, or every row "
+                          "rejected); without --clash, that is all it checks (it lists nothing)")
     gen = roles["generate"]
     gen.add_argument("--out", required=True, metavar="FILE", help="where to write the CSV")
     gen.add_argument("--servers", type=int, default=20)
@@ -207,16 +210,25 @@ def _server_ids(cfg, args) -> int:
         if not hostnames:
             raise Failure(2, "--clash names no hostname")
     try:
-        found = server_ids(path)
+        first_only = args.require_rows and hostnames is None
+        found = server_ids(path, first_only=first_only)
         clash = clashing(found.ids, hostnames) if hostnames else []
         named = {sid: [w for h in hostnames if hostname_server_id(h) == sid for w in who.get(h, ())]
                  for sid in clash} if who else {}
     except (DataFileError, RowError) as exc:
         raise Failure(2, str(exc)) from None
-    if found.rejected:
+    if found.rejected and not (first_only and found.ids):  # stopped early, the count is not the file's
         # The producer rejects these rows too: they are never published, so they name no server.
         logging.getLogger("server-ids").warning("%s: %d rows rejected, not counted (first: %s)",
                                                 path, found.rejected, found.first_rejected)
+    if args.require_rows and not found.ids:
+        # The producer would publish nothing: the failure would show only at the analysis.
+        raise Failure(2, f"data file {path} holds no data rows" + (
+            f" the producer would publish: all {found.rejected} rejected (first: {found.first_rejected})"
+            if found.rejected else " (it is empty, or only its header)"))
+    if args.require_rows and hostnames is None:
+        print(f"{path} holds data rows")
+        return 0
     if hostnames is None:
         for sid in found.ids:
             print(sid)

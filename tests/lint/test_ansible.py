@@ -186,6 +186,19 @@ def test_preflight_refuses_a_monitored_hostname_that_is_a_server_id_of_the_data_
             "one series. Rename those servers" in one_line(res.stdout)), res.stdout[-4000:]
 
 
+@pytest.mark.parametrize("content", ["", "ts,server_id,cpu_pct,mem_pct,net_in,net_out,disk_io\n"],
+                         ids=["empty", "header-only"])
+def test_preflight_refuses_a_data_file_without_data_rows(tmp_path, content):
+    # The producer replays it (producer.source file): it would publish nothing, and the failure
+    # showed only at the analysis.
+    data = tmp_path / "empty.csv"
+    data.write_text(content)
+    res = preflight(tmp_path, "-e", f"app_data_src={data}")
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert (f"app_data_src: data file {data} holds no data rows (it is empty, or only its header): the producer"
+            in one_line(res.stdout)), res.stdout[-4000:]
+
+
 def test_preflight_refuses_the_producer_monitored_while_its_own_source_is_live(tmp_path):
     live = {"producer": {"source": "live", "mode": "fast", "rate": 1, "speedup": 1, "live_interval_seconds": 5}}
     res = preflight(tmp_path, "-e", json.dumps(live), monitored=("prod1", "web1"))

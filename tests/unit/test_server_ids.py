@@ -109,3 +109,25 @@ def test_with_data_no_config_is_needed(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err.strip() == (f"monitoring server-ids: error: data file {path} names db1, also the "
                                               "hostname of a live source: the replay and that host's samples "
                                               "would write one series")
+
+
+@pytest.mark.parametrize("content, why", [
+    ("", "(it is empty, or only its header)"),
+    (HEADER, "(it is empty, or only its header)"),
+    (HEADER + "\n\n", "(it is empty, or only its header)"),
+    (HEADER + "10:00:00,db1,999,20,1,2,3\n", "the producer would publish: all 1 rejected "
+                                             "(first: line 2: cpu_pct is above 100 (999))"),
+], ids=["empty", "header-only", "header-and-blank-lines", "all-rejected"])
+def test_require_rows_refuses_a_file_without_data_rows(tmp_path, capsys, content, why):
+    # The producer would publish nothing; site.yml's preflight asks before anything is installed.
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    for clash in ([], ["--clash", "db1"]):
+        code, out, err = run(tmp_path, capsys, path, "--require-rows", *clash)
+        assert (code, out, err) == (2, [], [f"monitoring server-ids: error: data file {path} holds no data rows {why}"])
+
+
+def test_require_rows_passes_a_file_with_rows(tmp_path, capsys):
+    path = data(tmp_path, "db1", "web1")
+    assert run(tmp_path, capsys, path, "--require-rows") == (0, [f"{path} holds data rows"], [])
+    assert run(tmp_path, capsys, path, "--require-rows", "--clash", "web1")[0] == 2

@@ -122,6 +122,35 @@ def _sections(views: list[JobView], run: Run, top: int, prefix: str, heading: st
     return out
 
 
+def _live_views(folder: Path) -> tuple[list[JobView], list[tuple[Path, str]]]:
+    """The live CSVs that can be read, on one time line, and (path, problem) for each left out. A
+    live CSV is a stream job's, maybe still being written: a problem in it is no reason to refuse the
+    report of the team CSVs (the graded ones). Each left out gets one warning line."""
+    files, left_out = [], []
+    for job in JOBS.values():
+        path = folder / job.live_csv
+        if not path.exists():
+            continue
+        try:
+            read = read_team_file(path, job)
+            job_views([*files, read])  # its windows of the same clock form as the other live CSV's
+        except ReportInputError as exc:
+            problem = str(exc).removeprefix(f"{path}: ")
+            log.warning("%s left out of the report: %s", path, problem)
+            left_out.append((path, problem))
+            continue
+        files.append(read)
+    return (job_views(files) if files else []), left_out
+
+
+def _left_out_section(left_out: list[tuple[Path, str]]) -> str:
+    items = "".join(f'<li><code>{escape(path.name)}</code> was left out: {escape(problem)}</li>'
+                    for path, problem in left_out)
+    return page.section("live-left-out", "Live windows: left out", f"<ul>{items}</ul>",
+                        "A live CSV is the stream job's and may still be being written; the batch analysis "
+                        "above (the team CSVs) does not depend on it.")
+
+
 def build(cfg: Config, folder: Path | None = None, data_file: Path | None = None, data_digest: str | None = None,
           top: int = DEFAULT_TOP) -> Path:
     """Write report.html into `folder` (default: the config's output_dir) and return its path."""
@@ -131,11 +160,11 @@ def build(cfg: Config, folder: Path | None = None, data_file: Path | None = None
     if not any(v.rows for v in team):
         raise ReportInputError(f"{folder}: the team CSVs hold no rows")
     sections = _sections(team, run, top, "team", "Batch analysis")
-    live_paths = [(folder / job.live_csv, job) for job in JOBS.values() if (folder / job.live_csv).exists()]
-    if live_paths:
-        live = job_views([read_team_file(p, job) for p, job in live_paths])
-        if any(v.rows for v in live):
-            sections += _sections(live, run, top, "live", "Live windows")
+    live, left_out = _live_views(folder)
+    if left_out:
+        sections.append(_left_out_section(left_out))
+    if any(v.rows for v in live):
+        sections += _sections(live, run, top, "live", "Live windows")
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     html = page.document(f"Team {cfg.team_number}: server monitoring report",
                          f"from {folder.name or folder}/, made {generated}", sections)

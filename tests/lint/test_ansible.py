@@ -286,3 +286,13 @@ def test_preflight_refuses_a_pipeline_machine_listed_in_monitored_by_its_address
     assert res.returncode != 0, res.stdout[-3000:]
     assert ("10.99.0.21 (in monitored) and cons1 (not) are one machine, 10.99.0.21: its monitoring-live would be"
             in one_line(res.stdout)), res.stdout[-4000:]
+
+
+def test_fetch_results_names_the_data_file_to_the_report():
+    # report --dir without --data claims no data file: results.yml passes the producer's data file
+    # (its path there) with its digest.
+    plays = yaml.safe_load((REPO / "playbooks" / "results.yml").read_text())
+    tasks = [t for play in plays for task in play.get("tasks", []) for t in [task, *task.get("block", [])]]
+    argv = next(t["ansible.builtin.command"]["argv"] for t in tasks if t.get("name", "").startswith("Make the report"))
+    assert "'report', '--dir', results_dir]" in argv
+    assert "['--data', _results_data.path, '--data-digest', _results_data.checksum[:16]]" in argv

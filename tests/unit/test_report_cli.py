@@ -182,3 +182,43 @@ def test_a_broken_team_csv_is_still_an_error_beside_broken_live_csvs(team_dir, c
     assert capsys.readouterr().err.strip().endswith(f"{team_dir / JOBS['spark-job2'].output_name(TEAM)}: "
                                                     "empty (no header, no rows)")
     assert not (team_dir / REPORT_FILE).exists()
+
+
+def _run_table(html: str) -> dict:
+    section = html[html.index('id="team-run"'):html.index('id="team-alerts"')]
+    return dict(re.findall(r"<tr><td>([^<]+)</td><td>(.*?)</td></tr>", section))
+
+
+def test_dir_without_data_claims_no_data_file(team_dir):
+    # Another folder's run may be of any data file: the config's data_file and its digest need not be it.
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir)]) == 0
+    run = _run_table((team_dir / REPORT_FILE).read_text())
+    assert run["data file"] == "not given (use --data)"
+    assert run["data file digest"] == "not given (use --data or --data-digest)"
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir),
+                 "--data-digest", "0123456789abcdef"]) == 0
+    run = _run_table((team_dir / REPORT_FILE).read_text())
+    assert (run["data file"], run["data file digest"]) == ("not given (use --data)", "<code>0123456789abcdef</code>")
+
+
+def test_dir_with_data_names_that_file_and_its_digest(team_dir):
+    from monitoring.producer.sources import file_digest
+
+    data = team_dir / "data.csv"
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir),
+                 "--data", str(data)]) == 0
+    run = _run_table((team_dir / REPORT_FILE).read_text())
+    assert (run["data file"], run["data file digest"]) == (f"<code>{data}</code>", f"<code>{file_digest(data)}</code>")
+
+
+def test_without_dir_the_configs_own_run_names_its_data_file(team_dir, tmp_path_factory):
+    # The config's own output_dir: its run replayed the config's data_file (today's behaviour).
+    from monitoring.producer.sources import file_digest
+
+    folder = tmp_path_factory.mktemp("cfg")
+    (folder / "config.yaml").write_text(EXAMPLE.read_text().replace("output_dir: ../output", f"output_dir: {team_dir}")
+                                        .replace("data_file: ../data/sample_data.csv", f"data_file: {team_dir / 'data.csv'}"))
+    assert main(["--config", str(folder / "config.yaml"), "--log-level", "ERROR", "report"]) == 0
+    run = _run_table((team_dir / REPORT_FILE).read_text())
+    data = team_dir / "data.csv"
+    assert (run["data file"], run["data file digest"]) == (f"<code>{data}</code>", f"<code>{file_digest(data)}</code>")

@@ -26,23 +26,27 @@ class Run:
     team: str
     thresholds: dict[str, float]     # team CSV column -> its threshold
     window: str
-    data_file: str
-    data_digest: str
+    data_file: str | None            # None: not known (a --dir without --data)
+    data_digest: str | None
 
 
-def _run(cfg: Config, data_file: Path | None, data_digest: str | None) -> Run:
+def _run(cfg: Config, data_file: Path | None, data_digest: str | None, own_output: bool = True) -> Run:
+    """`own_output`: the report is of the config's own output_dir, whose run replayed its data_file.
+    Another folder's run (--dir) may be of any data file: without --data, none is claimed."""
     from ..producer.sources import file_digest
 
     thresholds = {m.out: getattr(cfg.thresholds, m.threshold_key) for job in JOBS.values()
                   for m in (job.first, job.second)}
+    window = f"{cfg.window.duration_seconds} s sliding by {cfg.window.slide_seconds} s"
+    if data_file is None and not own_output:
+        return Run(cfg.team_number, thresholds, window, None, data_digest or None)
     data = data_file or cfg.data_file
     if not data_digest:
         try:
             data_digest = file_digest(data)
         except OSError:
             data_digest = "not available here"
-    return Run(cfg.team_number, thresholds, f"{cfg.window.duration_seconds} s sliding by {cfg.window.slide_seconds} s",
-               str(data), data_digest)
+    return Run(cfg.team_number, thresholds, window, str(data), data_digest)
 
 
 def _panels(views: list[JobView], server: str, thresholds: dict[str, float], tops: dict[str, float]):
@@ -84,7 +88,10 @@ def _sections(views: list[JobView], run: Run, top: int, prefix: str, heading: st
     params += [[escape(v.job.output_name(run.team) if prefix == "team" else v.job.live_csv),
                 f"{len(v.rows)} rows ({escape(_metric_name(v.job.first))}, {escape(_metric_name(v.job.second))})"]
                for v in views]
-    params += [["data file", f"<code>{escape(run.data_file)}</code>"], ["data file digest", f"<code>{escape(run.data_digest)}</code>"]]
+    params += [["data file", f"<code>{escape(run.data_file)}</code>" if run.data_file is not None
+                else "not given (use --data)"],
+               ["data file digest", f"<code>{escape(run.data_digest)}</code>" if run.data_digest is not None
+                else "not given (use --data or --data-digest)"]]
     out = [page.section(f"{prefix}-run", f"{heading}: the run", page.table(["", ""], params))]
 
     counts = "".join(page.counts_table(v.job.output_name(run.team) if prefix == "team" else v.job.live_csv,
@@ -154,8 +161,9 @@ def _left_out_section(left_out: list[tuple[Path, str]]) -> str:
 def build(cfg: Config, folder: Path | None = None, data_file: Path | None = None, data_digest: str | None = None,
           top: int = DEFAULT_TOP) -> Path:
     """Write report.html into `folder` (default: the config's output_dir) and return its path."""
+    own = folder is None or Path(folder).resolve() == Path(cfg.output_dir).resolve()
+    run = _run(cfg, data_file, data_digest, own_output=own)
     folder = Path(folder or cfg.output_dir)
-    run = _run(cfg, data_file, data_digest)
     team = job_views([read_team_file(folder / job.output_name(cfg.team_number), job) for job in JOBS.values()])
     if not any(v.rows for v in team):
         raise ReportInputError(f"{folder}: the team CSVs hold no rows")

@@ -103,7 +103,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     ids.add_argument("--data", metavar="FILE", help="the data file (default: data_file of the config)")
     ids.add_argument("--clash", metavar="HOST[,HOST...]", action="append",
                      help="instead of listing: exit 2 naming the ids when any of these hostnames, named as the "
-                          "live source names its rows (the first label), is a server id of the data file")
+                          "live source names its rows (the first label), is a server id of the data file; "
+                          "WHO=HOSTNAME names the monitored host WHO (an inventory name) in that line")
+    ids.add_argument("--require-rows", action="store_true",
+                     help="exit 2 when the file holds no data rows (empty, only its header, or every row "
+                          "rejected); without --clash, that is all it checks (it lists nothing)")
     gen = roles["generate"]
     gen.add_argument("--out", required=True, metavar="FILE", help="where to write the CSV")
     gen.add_argument("--servers", type=int, default=20)
@@ -177,30 +181,64 @@ def _reset(cfg, args) -> int:
     return 0
 
 
+def _hosts_phrase(names: list) -> str:
+    """'monitored host a', 'monitored hosts a, b and c'; 'a live source' when none is named."""
+    unique = list(dict.fromkeys(names))
+    if not unique:
+        return "a live source"
+    if len(unique) == 1:
+        return f"monitored host {unique[0]}"
+    return f"monitored hosts {', '.join(unique[:-1])} and {unique[-1]}"
+
+
 def _server_ids(cfg, args) -> int:
     from .core.records import RowError
     from .producer.server_ids import clashing, server_ids
-    from .producer.sources import DataFileError
+    from .producer.sources import DataFileError, hostname_server_id
 
     path = Path(args.data) if args.data else cfg.data_file
-    hostnames = None
+    hostnames, who = None, {}
     if args.clash is not None:
-        hostnames = [h.strip() for given in args.clash for h in given.split(",") if h.strip()]
+        hostnames = []
+        for item in (h.strip() for given in args.clash for h in given.split(",")):
+            if "=" in item:  # WHO=HOSTNAME: a hostname has no "=", so split at the last one
+                name, _, item = (x.strip() for x in item.rpartition("="))
+                if name and item:
+                    who.setdefault(item, []).append(name)
+            if item:
+                hostnames.append(item)
         if not hostnames:
             raise Failure(2, "--clash names no hostname")
     try:
-        found = server_ids(path)
+        first_only = args.require_rows and hostnames is None
+        found = server_ids(path, first_only=first_only)
         clash = clashing(found.ids, hostnames) if hostnames else []
+        named = {sid: [w for h in hostnames if hostname_server_id(h) == sid for w in who.get(h, ())]
+                 for sid in clash} if who else {}
     except (DataFileError, RowError) as exc:
         raise Failure(2, str(exc)) from None
-    if found.rejected:
+    if found.rejected and not (first_only and found.ids):  # stopped early, the count is not the file's
         # The producer rejects these rows too: they are never published, so they name no server.
         logging.getLogger("server-ids").warning("%s: %d rows rejected, not counted (first: %s)",
                                                 path, found.rejected, found.first_rejected)
+    if args.require_rows and not found.ids:
+        # The producer would publish nothing: the failure would show only at the analysis.
+        raise Failure(2, f"data file {path} holds no data rows" + (
+            f" the producer would publish: all {found.rejected} rejected (first: {found.first_rejected})"
+            if found.rejected else " (it is empty, or only its header)"))
+    if args.require_rows and hostnames is None:
+        print(f"{path} holds data rows")
+        return 0
     if hostnames is None:
         for sid in found.ids:
             print(sid)
         return 0
+    if clash and who:
+        # One line naming, for each id, the monitored hosts whose hostname it is.
+        whose = "that host's" if len({w for sid in clash for w in named[sid]}) <= 1 else "those hosts'"
+        raise Failure(2, f"data file {path}: "
+                      + "; ".join(f"server id {sid} is also the hostname of {_hosts_phrase(named[sid])}" for sid in clash)
+                      + f": the replay and {whose} samples would write one series")
     if clash:
         raise Failure(2, f"data file {path} names {', '.join(clash)}, also the hostname of a live source: "
                          "the replay and that host's samples would write one series")

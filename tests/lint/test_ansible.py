@@ -169,15 +169,33 @@ def test_preflight_passes_with_monitored_machines(tmp_path):
     assert res.returncode == 0, res.stdout[-6000:]
 
 
-def test_preflight_refuses_a_monitored_hostname_that_is_a_server_id_of_the_data_file(tmp_path):
+@pytest.mark.parametrize("monitored, hosts", [
+    (("web1",), "monitored host web1 (10.99.0.31): the replay and that host's samples"),
+    (("cons1", "web1"), "monitored hosts cons1 (10.99.0.21) and web1 (10.99.0.31): the replay and those hosts' samples"),
+], ids=["one-host", "two-hosts"])
+def test_preflight_refuses_a_monitored_hostname_that_is_a_server_id_of_the_data_file(tmp_path, monitored, hosts):
     # Every host of the local inventory is this machine: its hostname is what each live source would use.
+    # The refusal names, for the id, the inventory hosts of monitored that have that hostname.
     sid = socket.gethostname().split(".")[0]
     data = tmp_path / "clash.csv"
     data.write_text("ts,server_id,cpu_pct,mem_pct,net_in,net_out,disk_io\n"
                     f"10:00:00,{sid},10,20,1,2,3\n10:00:00,other,10,20,1,2,3\n")
-    res = preflight(tmp_path, "-e", f"app_data_src={data}", monitored=("web1",))
+    res = preflight(tmp_path, "-e", f"app_data_src={data}", monitored=monitored)
     assert res.returncode != 0, res.stdout[-3000:]
-    assert (f"The group monitored (web1): data file {data} names {sid}, also the hostname of a live source"
+    assert (f"The group monitored: data file {data}: server id {sid} is also the hostname of {hosts} would write "
+            "one series. Rename those servers" in one_line(res.stdout)), res.stdout[-4000:]
+
+
+@pytest.mark.parametrize("content", ["", "ts,server_id,cpu_pct,mem_pct,net_in,net_out,disk_io\n"],
+                         ids=["empty", "header-only"])
+def test_preflight_refuses_a_data_file_without_data_rows(tmp_path, content):
+    # The producer replays it (producer.source file): it would publish nothing, and the failure
+    # showed only at the analysis.
+    data = tmp_path / "empty.csv"
+    data.write_text(content)
+    res = preflight(tmp_path, "-e", f"app_data_src={data}")
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert (f"app_data_src: data file {data} holds no data rows (it is empty, or only its header): the producer"
             in one_line(res.stdout)), res.stdout[-4000:]
 
 
@@ -268,3 +286,13 @@ def test_preflight_refuses_a_pipeline_machine_listed_in_monitored_by_its_address
     assert res.returncode != 0, res.stdout[-3000:]
     assert ("10.99.0.21 (in monitored) and cons1 (not) are one machine, 10.99.0.21: its monitoring-live would be"
             in one_line(res.stdout)), res.stdout[-4000:]
+
+
+def test_fetch_results_names_the_data_file_to_the_report():
+    # report --dir without --data claims no data file: results.yml passes the producer's data file
+    # (its path there) with its digest.
+    plays = yaml.safe_load((REPO / "playbooks" / "results.yml").read_text())
+    tasks = [t for play in plays for task in play.get("tasks", []) for t in [task, *task.get("block", [])]]
+    argv = next(t["ansible.builtin.command"]["argv"] for t in tasks if t.get("name", "").startswith("Make the report"))
+    assert "'report', '--dir', results_dir]" in argv
+    assert "['--data', _results_data.path, '--data-digest', _results_data.checksum[:16]]" in argv

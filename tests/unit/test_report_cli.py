@@ -2,6 +2,7 @@
 line and exit code 2."""
 import re
 from collections import Counter
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,89 @@ def test_a_run_without_any_alert_says_so_instead_of_an_empty_table(team_dir):
     assert "0 windows with an alert; 0 of 3 servers had one." in html
     assert '<p class="note" id="team-no-alert">none: no server had an alert</p>' in html
     assert "<th>server</th><th>alert windows</th>" not in html
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "empty (no header, no rows)"),
+    (None, "line 41: 3 fields where 6 are expected"),                  # a half-written last line
+    (b"server_id,window_start\n", "header is 'server_id,window_start', expected"),
+    (b"server_id,window_start,window_end,avg_cpu,avg_mem,alert\nweb1,10:00:00,10:00:30,inf,2.00,\n",
+     "line 2: avg_cpu is not a number ('inf')"),
+], ids=["0-byte", "half-written-last-line", "bad-header", "bad-value"])
+def test_a_broken_live_csv_is_left_out_with_one_warning_and_the_report_still_made(team_dir, capsys, caplog,
+                                                                                   content, problem):
+    # The live CSVs are the stream jobs', maybe still being written: the team CSVs (the graded ones)
+    # still make the report, without that live CSV's section, which says why it is not there.
+    broken, fine = JOBS["spark-job1"], JOBS["spark-job2"]
+    path = team_dir / broken.live_csv
+    if content is None:
+        lines = (team_dir / broken.output_name(TEAM)).read_text().splitlines()[:40]
+        content = ("\n".join(lines) + "\n" + lines[-1][:lines[-1].index(",", lines[-1].index(",") + 1) + 4]).encode()
+    path.write_bytes(content)
+    (team_dir / fine.live_csv).write_text((team_dir / fine.output_name(TEAM)).read_text())
+    caplog.set_level("WARNING")
+    assert main(["--config", str(EXAMPLE), "report", "--dir", str(team_dir)]) == 0
+    assert capsys.readouterr().out.strip() == str(team_dir / REPORT_FILE)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and warned[0].startswith(f"{path} left out of the report: {problem}"), warned
+    html = (team_dir / REPORT_FILE).read_text()
+    assert 'id="team-alerts"' in html and 'id="live-alerts"' in html
+    assert f"<code>{broken.live_csv}</code> was left out: {escape(problem)}" in html
+    assert f"{fine.live_csv}</td><td>" in html and f"{broken.live_csv}</td><td>" not in html
+
+
+def test_a_broken_live_csv_alone_leaves_out_the_live_sections_and_says_why(team_dir, capsys):
+    (team_dir / JOBS["spark-job2"].live_csv).write_text("")
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir)]) == 0
+    html = (team_dir / REPORT_FILE).read_text()
+    assert 'id="live-left-out"' in html and 'id="live-alerts"' not in html and 'id="team-alerts"' in html
+    assert f"<code>{JOBS['spark-job2'].live_csv}</code> was left out: empty (no header, no rows)" in html
+
+
+def test_a_broken_team_csv_is_still_an_error_beside_broken_live_csvs(team_dir, capsys):
+    (team_dir / JOBS["spark-job1"].live_csv).write_text("")
+    (team_dir / JOBS["spark-job2"].output_name(TEAM)).write_text("")
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir)]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"{team_dir / JOBS['spark-job2'].output_name(TEAM)}: "
+                                                    "empty (no header, no rows)")
+    assert not (team_dir / REPORT_FILE).exists()
+
+
+def _run_table(html: str) -> dict:
+    section = html[html.index('id="team-run"'):html.index('id="team-alerts"')]
+    return dict(re.findall(r"<tr><td>([^<]+)</td><td>(.*?)</td></tr>", section))
+
+
+def test_dir_without_data_claims_no_data_file(team_dir):
+    # Another folder's run may be of any data file: the config's data_file and its digest need not be it.
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir)]) == 0
+    run = _run_table((team_dir / REPORT_FILE).read_text())
+    assert run["data file"] == "not given (use --data)"
+    assert run["data file digest"] == "not given (use --data or --data-digest)"
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir),
+                 "--data-digest", "0123456789abcdef"]) == 0
+    run = _run_table((team_dir / REPORT_FILE).read_text())
+    assert (run["data file"], run["data file digest"]) == ("not given (use --data)", "<code>0123456789abcdef</code>")
+
+
+def test_dir_with_data_names_that_file_and_its_digest(team_dir):
+    from monitoring.producer.sources import file_digest
+
+    data = team_dir / "data.csv"
+    assert main(["--config", str(EXAMPLE), "--log-level", "ERROR", "report", "--dir", str(team_dir),
+                 "--data", str(data)]) == 0
+    run = _run_table((team_dir / REPORT_FILE).read_text())
+    assert (run["data file"], run["data file digest"]) == (f"<code>{data}</code>", f"<code>{file_digest(data)}</code>")
+
+
+def test_without_dir_the_configs_own_run_names_its_data_file(team_dir, tmp_path_factory):
+    # The config's own output_dir: its run replayed the config's data_file (today's behaviour).
+    from monitoring.producer.sources import file_digest
+
+    folder = tmp_path_factory.mktemp("cfg")
+    (folder / "config.yaml").write_text(EXAMPLE.read_text().replace("output_dir: ../output", f"output_dir: {team_dir}")
+                                        .replace("data_file: ../data/sample_data.csv", f"data_file: {team_dir / 'data.csv'}"))
+    assert main(["--config", str(folder / "config.yaml"), "--log-level", "ERROR", "report"]) == 0
+    run = _run_table((team_dir / REPORT_FILE).read_text())
+    data = team_dir / "data.csv"
+    assert (run["data file"], run["data file digest"]) == (f"<code>{data}</code>", f"<code>{file_digest(data)}</code>")

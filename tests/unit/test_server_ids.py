@@ -54,6 +54,23 @@ def test_a_clash_is_refused_naming_the_ids(tmp_path, capsys, clash):
                    "source: the replay and that host's samples would write one series"]
 
 
+def test_a_clash_with_named_hosts_names_for_each_id_its_hosts(tmp_path, capsys):
+    # WHO=HOSTNAME, as site.yml's preflight passes the group monitored: the line says which inventory
+    # hosts have each clashing id as their hostname.
+    path = data(tmp_path, "db1", "web1", "web2")
+    code, out, err = run(tmp_path, capsys, path, "--clash",
+                         "web1-vm (10.0.0.21)=web1.lab,db-a (10.0.0.5)=db1,db-b=db1.lab.example,spare=web3")
+    assert (code, out) == (2, [])
+    assert err == [f"monitoring server-ids: error: data file {path}: server id db1 is also the hostname of "
+                   "monitored hosts db-a (10.0.0.5) and db-b; server id web1 is also the hostname of monitored "
+                   "host web1-vm (10.0.0.21): the replay and those hosts' samples would write one series"]
+    code, out, err = run(tmp_path, capsys, path, "--clash", "web1-vm (10.0.0.21)=web1,spare=web3")
+    assert err == [f"monitoring server-ids: error: data file {path}: server id web1 is also the hostname of "
+                   "monitored host web1-vm (10.0.0.21): the replay and that host's samples would write one series"]
+    assert run(tmp_path, capsys, path, "--clash", "spare=web3,other (10.0.0.9)=db2")[:2] == \
+        (0, [f"no clash: none of 2 hostnames is among the 3 server ids of {path}"])
+
+
 def test_no_clash_exits_0(tmp_path, capsys):
     path = data(tmp_path, "db1", "web1")
     # Compared as the live source names its rows: exactly, the first label of the hostname.
@@ -92,3 +109,25 @@ def test_with_data_no_config_is_needed(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err.strip() == (f"monitoring server-ids: error: data file {path} names db1, also the "
                                               "hostname of a live source: the replay and that host's samples "
                                               "would write one series")
+
+
+@pytest.mark.parametrize("content, why", [
+    ("", "(it is empty, or only its header)"),
+    (HEADER, "(it is empty, or only its header)"),
+    (HEADER + "\n\n", "(it is empty, or only its header)"),
+    (HEADER + "10:00:00,db1,999,20,1,2,3\n", "the producer would publish: all 1 rejected "
+                                             "(first: line 2: cpu_pct is above 100 (999))"),
+], ids=["empty", "header-only", "header-and-blank-lines", "all-rejected"])
+def test_require_rows_refuses_a_file_without_data_rows(tmp_path, capsys, content, why):
+    # The producer would publish nothing; site.yml's preflight asks before anything is installed.
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    for clash in ([], ["--clash", "db1"]):
+        code, out, err = run(tmp_path, capsys, path, "--require-rows", *clash)
+        assert (code, out, err) == (2, [], [f"monitoring server-ids: error: data file {path} holds no data rows {why}"])
+
+
+def test_require_rows_passes_a_file_with_rows(tmp_path, capsys):
+    path = data(tmp_path, "db1", "web1")
+    assert run(tmp_path, capsys, path, "--require-rows") == (0, [f"{path} holds data rows"], [])
+    assert run(tmp_path, capsys, path, "--require-rows", "--clash", "web1")[0] == 2

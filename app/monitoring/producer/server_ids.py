@@ -16,8 +16,9 @@ class ServerIds:
     first_rejected: str
 
 
-def server_ids(path: Path) -> ServerIds:
-    """Raises DataFileError (one line) when the file as a whole cannot be read."""
+def server_ids(path: Path, first_only: bool = False) -> ServerIds:
+    """Raises DataFileError (one line) when the file as a whole cannot be read. `first_only`: stop at
+    the first valid row (enough to know that the file holds one)."""
     ids, rejected, first = set(), 0, ""
     for line_no, row in file_rows(path):
         if isinstance(row, RowError):
@@ -25,6 +26,8 @@ def server_ids(path: Path) -> ServerIds:
             first = first or f"line {line_no}: {row}"
             continue
         ids.add(row.server_id)
+        if first_only:
+            break
     return ServerIds(sorted(ids), rejected, first)
 
 

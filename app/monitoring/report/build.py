@@ -26,23 +26,27 @@ class Run:
     team: str
     thresholds: dict[str, float]     # team CSV column -> its threshold
     window: str
-    data_file: str
-    data_digest: str
+    data_file: str | None            # None: not known (a --dir without --data)
+    data_digest: str | None
 
 
-def _run(cfg: Config, data_file: Path | None, data_digest: str | None) -> Run:
+def _run(cfg: Config, data_file: Path | None, data_digest: str | None, own_output: bool = True) -> Run:
+    """`own_output`: the report is of the config's own output_dir, whose run replayed its data_file.
+    Another folder's run (--dir) may be of any data file: without --data, none is claimed."""
     from ..producer.sources import file_digest
 
     thresholds = {m.out: getattr(cfg.thresholds, m.threshold_key) for job in JOBS.values()
                   for m in (job.first, job.second)}
+    window = f"{cfg.window.duration_seconds} s sliding by {cfg.window.slide_seconds} s"
+    if data_file is None and not own_output:
+        return Run(cfg.team_number, thresholds, window, None, data_digest or None)
     data = data_file or cfg.data_file
     if not data_digest:
         try:
             data_digest = file_digest(data)
         except OSError:
             data_digest = "not available here"
-    return Run(cfg.team_number, thresholds, f"{cfg.window.duration_seconds} s sliding by {cfg.window.slide_seconds} s",
-               str(data), data_digest)
+    return Run(cfg.team_number, thresholds, window, str(data), data_digest)
 
 
 def _panels(views: list[JobView], server: str, thresholds: dict[str, float], tops: dict[str, float]):
@@ -84,7 +88,10 @@ def _sections(views: list[JobView], run: Run, top: int, prefix: str, heading: st
     params += [[escape(v.job.output_name(run.team) if prefix == "team" else v.job.live_csv),
                 f"{len(v.rows)} rows ({escape(_metric_name(v.job.first))}, {escape(_metric_name(v.job.second))})"]
                for v in views]
-    params += [["data file", f"<code>{escape(run.data_file)}</code>"], ["data file digest", f"<code>{escape(run.data_digest)}</code>"]]
+    params += [["data file", f"<code>{escape(run.data_file)}</code>" if run.data_file is not None
+                else "not given (use --data)"],
+               ["data file digest", f"<code>{escape(run.data_digest)}</code>" if run.data_digest is not None
+                else "not given (use --data or --data-digest)"]]
     out = [page.section(f"{prefix}-run", f"{heading}: the run", page.table(["", ""], params))]
 
     counts = "".join(page.counts_table(v.job.output_name(run.team) if prefix == "team" else v.job.live_csv,
@@ -122,20 +129,50 @@ def _sections(views: list[JobView], run: Run, top: int, prefix: str, heading: st
     return out
 
 
+def _live_views(folder: Path) -> tuple[list[JobView], list[tuple[Path, str]]]:
+    """The live CSVs that can be read, on one time line, and (path, problem) for each left out. A
+    live CSV is a stream job's, maybe still being written: a problem in it is no reason to refuse the
+    report of the team CSVs (the graded ones). Each left out gets one warning line."""
+    files, left_out = [], []
+    for job in JOBS.values():
+        path = folder / job.live_csv
+        if not path.exists():
+            continue
+        try:
+            read = read_team_file(path, job)
+            job_views([*files, read])  # its windows of the same clock form as the other live CSV's
+        except ReportInputError as exc:
+            problem = str(exc).removeprefix(f"{path}: ")
+            log.warning("%s left out of the report: %s", path, problem)
+            left_out.append((path, problem))
+            continue
+        files.append(read)
+    return (job_views(files) if files else []), left_out
+
+
+def _left_out_section(left_out: list[tuple[Path, str]]) -> str:
+    items = "".join(f'<li><code>{escape(path.name)}</code> was left out: {escape(problem)}</li>'
+                    for path, problem in left_out)
+    return page.section("live-left-out", "Live windows: left out", f"<ul>{items}</ul>",
+                        "A live CSV is the stream job's and may still be being written; the batch analysis "
+                        "above (the team CSVs) does not depend on it.")
+
+
 def build(cfg: Config, folder: Path | None = None, data_file: Path | None = None, data_digest: str | None = None,
           top: int = DEFAULT_TOP) -> Path:
     """Write report.html into `folder` (default: the config's output_dir) and return its path."""
+    own = folder is None or Path(folder).resolve() == Path(cfg.output_dir).resolve()
+    run = _run(cfg, data_file, data_digest, own_output=own)
     folder = Path(folder or cfg.output_dir)
-    run = _run(cfg, data_file, data_digest)
     team = job_views([read_team_file(folder / job.output_name(cfg.team_number), job) for job in JOBS.values()])
     if not any(v.rows for v in team):
         raise ReportInputError(f"{folder}: the team CSVs hold no rows")
     sections = _sections(team, run, top, "team", "Batch analysis")
-    live_paths = [(folder / job.live_csv, job) for job in JOBS.values() if (folder / job.live_csv).exists()]
-    if live_paths:
-        live = job_views([read_team_file(p, job) for p, job in live_paths])
-        if any(v.rows for v in live):
-            sections += _sections(live, run, top, "live", "Live windows")
+    live, left_out = _live_views(folder)
+    if left_out:
+        sections.append(_left_out_section(left_out))
+    if any(v.rows for v in live):
+        sections += _sections(live, run, top, "live", "Live windows")
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     html = page.document(f"Team {cfg.team_number}: server monitoring report",
                          f"from {folder.name or folder}/, made {generated}", sections)

@@ -57,7 +57,10 @@ def read_team_file(path: Path, job: Job) -> TeamFile:
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
-            got = [name.strip() for name in next(reader, [])]
+            first_line = next(reader, None)
+            if first_line is None:
+                raise ReportInputError(f"{path}: empty (no header, no rows)")
+            got = [name.strip() for name in first_line]
             if got != header:
                 raise ReportInputError(f"{path}: header is {','.join(got)[:120]!r}, expected {','.join(header)!r}")
             rows, kind = [], None
@@ -83,6 +86,8 @@ def read_team_file(path: Path, job: Job) -> TeamFile:
                                       _value(second, path, line, job.second.out), alert))
     except FileNotFoundError:
         raise ReportInputError(f"{path}: no such file (run the Spark jobs first: run-analysis.yml)") from None
+    except csv.Error as exc:  # a NUL byte, as a half-written file may hold
+        raise ReportInputError(f"{path}: not CSV ({exc})") from None
     except UnicodeDecodeError as exc:
         raise ReportInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:

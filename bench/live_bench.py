@@ -194,7 +194,8 @@ def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[s
             wait_until, count, steady = time.monotonic() + DRAIN_TIMEOUT, -1, time.monotonic()
             complete = True
             while True:
-                closed = {k: v for k, v in follow.rows.items() if event_seconds(v[1]) + lateness <= last_et}
+                # A copy first: the follower's thread adds rows meanwhile (thousands at once after a big batch).
+                closed = {k: v for k, v in dict(follow.rows).items() if event_seconds(v[1]) + lateness <= last_et}
                 reach = max((event_seconds(v[1]) for v in closed.values()), default=0)
                 if len(closed) != count:
                     count, steady = len(closed), time.monotonic()

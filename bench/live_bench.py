@@ -26,6 +26,7 @@ out. Every process reads CLOCK_MONOTONIC; the polling adds up to POLL_S.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import threading
 import time
@@ -154,6 +155,10 @@ def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[s
     topics = broker.create(prefix)
     alerts_topic = broker.create(f"{prefix}-alerts", keys=None, partitions=1)[0]
     folder = work / name
+    # A folder of an earlier bench holds its live CSVs and checkpoints: read as this run's, its rows
+    # came "before" their data (negative latencies). Each run starts from nothing.
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     config = write_config(folder, broker.bootstrap, prefix, data_file=data, producer=None, consumer=None, spark=None,
                           topics={"alerts": alerts_topic}, live={"connector_dir": str(connector_dir())})
     cfg = load_config(config)

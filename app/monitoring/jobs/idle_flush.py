@@ -83,8 +83,9 @@ class IdleFlush:
     def _observe(self, progress) -> None:
         rows = sum(s.numInputRows for s in progress.sources if self.data_source in s.description)
         # Where a micro-batch's time goes (--log-level DEBUG): Spark's own phases, in ms.
-        log.debug("micro-batch %d: %d rows, %s", progress.batchId, progress.numInputRows,
-                  json.dumps(progress.durationMs, sort_keys=True))
+        log.debug("micro-batch %d: %d rows, %s, state rows %s", progress.batchId, progress.numInputRows,
+                  json.dumps(progress.durationMs, sort_keys=True),
+                  [op.numRowsTotal for op in getattr(progress, "stateOperators", ())])
         if rows:
             self.pending, self.last_data = True, time.monotonic()
         # The data's own latest event time (Spark's eventTime max would count a mark in the batch).

@@ -36,16 +36,17 @@ printf 'live windows of: %s\n' "$seen"
 # A fresh deploy's JVMs (Kafka, the stream jobs) are still warming up and take the cores a burn would get.
 sleep "${DEMO_SETTLE_SECONDS:-60}"
 
-step "Burn the CPU of $BURN_HOST (one busy loop per core at nice 19, for $((ALERT_WITHIN + 30)) s); follow topic-alerts"
+step "Burn the CPU of $BURN_HOST (one busy loop per core, for $((ALERT_WITHIN + 30)) s); follow topic-alerts"
 alerts=.lab/demo-live-alerts.txt
 : > "$alerts"
 "${ON_CONSUMER1[@]}" "timeout $((ALERT_WITHIN + 70)) $APP --log-level WARNING alerts" > "$alerts" 2>&1 &
 follower=$!
 sleep 5  # the follower seeks to the topic's end first: only alerts from now on
-# At nice 19 the loops take what the pipeline leaves of the cores: at normal priority they would starve
-# the broker and the stream jobs this machine also runs, and the alert would wait for them.
+# At normal priority, as a real load would: at nice 19 the loops got only what the other three hosts
+# left of the shared cores (broker's windows 42-54 %, just over the demo's threshold, and the alert
+# came 84 s after the start). The stream jobs still get their share of the cores beside the loops.
 python3 lab/lab.py ssh "$BURN_HOST" \
-  "for i in \$(seq \$(nproc)); do timeout $((ALERT_WITHIN + 30)) nice -n 19 sh -c 'while :; do :; done' & done; wait" &
+  "for i in \$(seq \$(nproc)); do timeout $((ALERT_WITHIN + 30)) sh -c 'while :; do :; done' & done; wait" &
 burner=$!
 burn_start=$SECONDS
 # Watched a minute longer than required, to say how late a late alert was.
@@ -67,7 +68,7 @@ printf '\n%s  (the four hosts live, the latest alerts first)\n' "${dashboard:-Th
 cat <<'TXT'
 
 The lab is still up; burn again and watch the dashboard:
-  python3 lab/lab.py ssh consumer2 'for i in 1 2; do timeout 90 nice -n 19 sh -c "while :; do :; done" & done; wait'
+  python3 lab/lab.py ssh consumer2 'for i in 1 2; do timeout 90 sh -c "while :; do :; done" & done; wait'
   python3 lab/lab.py ssh consumer1 '/opt/monitoring/venv/bin/monitoring --config /etc/monitoring/config.yaml alerts'
   make lab-down        # when done
 TXT

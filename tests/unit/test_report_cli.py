@@ -142,7 +142,7 @@ def test_a_run_without_any_alert_says_so_instead_of_an_empty_table(team_dir):
     (b"", "empty (no header, no rows)"),
     (None, "line 41: 3 fields where 6 are expected"),                  # a half-written last line
     (b"server_id,window_start\n", "header is 'server_id,window_start', expected"),
-    (b"server_id,window_start,window_end,avg_cpu,avg_mem,alert\nweb1,10:00:00,10:00:30,inf,2.00,\n",
+    ((",".join(JOBS["spark-job1"].header) + "\nweb1,10:00:00,10:00:30,inf,2.00,\n").encode(),
      "line 2: avg_cpu is not a number ('inf')"),
 ], ids=["0-byte", "half-written-last-line", "bad-header", "bad-value"])
 def test_a_broken_live_csv_is_left_out_with_one_warning_and_the_report_still_made(team_dir, capsys, caplog,

@@ -34,7 +34,7 @@ done
 [[ -z "$missing" ]] || fail "no live window of ${missing}after 5 min: see journalctl -u monitoring-live on those hosts"
 printf 'live windows of: %s\n' "$seen"
 # A fresh deploy's JVMs (Kafka, the stream jobs) are still warming up and take the cores a burn would get.
-sleep "${DEMO_SETTLE_SECONDS:-60}"
+sleep "${DEMO_SETTLE_SECONDS:-90}"
 
 step "Burn the CPU of $BURN_HOST (one busy loop per core, for $((ALERT_WITHIN + 30)) s); follow topic-alerts"
 alerts=.lab/demo-live-alerts.txt

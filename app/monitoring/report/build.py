@@ -133,21 +133,23 @@ def _live_views(folder: Path) -> tuple[list[JobView], list[tuple[Path, str]]]:
     """The live CSVs that can be read, on one time line, and (path, problem) for each left out. A
     live CSV is a stream job's, maybe still being written: a problem in it is no reason to refuse the
     report of the team CSVs (the graded ones). Each left out gets one warning line."""
-    files, left_out = [], []
+    files, views, left_out = [], [], []
     for job in JOBS.values():
         path = folder / job.live_csv
         if not path.exists():
             continue
         try:
             read = read_team_file(path, job)
-            job_views([*files, read])  # its windows of the same clock form as the other live CSV's
+            # Refused if its windows are not of the same clock form as the other live CSV's.
+            joined = job_views([*files, read])
         except ReportInputError as exc:
             problem = str(exc).removeprefix(f"{path}: ")
             log.warning("%s left out of the report: %s", path, problem)
             left_out.append((path, problem))
             continue
         files.append(read)
-    return (job_views(files) if files else []), left_out
+        views = joined
+    return views, left_out
 
 
 def _left_out_section(left_out: list[tuple[Path, str]]) -> str:

@@ -5,7 +5,8 @@ while a live source is silent) the windows holding the last rows stay open. When
 found no new data for live.flush_after_seconds, this watcher drops one small JSON file, {"t": T}, into a
 folder the query reads as a second source (Spark's file source, unioned with Kafka before the
 watermark): T = the latest event time seen + the window's duration + the allowed lateness, so the
-watermark passes the end of every open window and Spark's next (no-data) micro-batch emits them.
+mark's own micro-batch takes the latest event time the lateness past the end of every open window,
+and the sink closes them (monitoring.jobs.window_closing).
 
 The mark is data to Spark, so its effect is checkpointed and replayed like any row: a killed job
 re-runs the batch with the same mark and writes the same windows. A restarted job learns where the

@@ -3,10 +3,12 @@
 The same contract as monitoring.jobs.windowed_job, built from the same definitions: the event time
 the producer sent with each message (header event_time), values read as FloatType, the grid anchored
 at the series' earliest event time (monitoring.jobs.stream_anchor), avg/max rounded by Spark's
-round(), the window times and alert labels of windowed_job.team_columns. A watermark of
-live.allowed_lateness_seconds closes windows; Spark emits each closed window once (append mode) to
-the sink (monitoring.jobs.live_sink: the live CSV exactly once, alerts on the alerts topic); a flush
-mark (monitoring.jobs.idle_flush) closes the last windows when no data comes.
+round(), the window times and alert labels of windowed_job.team_columns. The query runs in update
+mode with a watermark of live.allowed_lateness_seconds: each micro-batch hands the windows its rows
+changed to the sink (monitoring.jobs.live_sink), which closes a window in the batch whose rows take
+the latest event time `lateness` past its end (monitoring.jobs.window_closing) and writes it to the
+live CSV exactly once, its alert onto the alerts topic; a flush mark (monitoring.jobs.idle_flush)
+closes the last windows when no data comes.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from ..kafka_connection import unreachable_message
 from ..wiring import TEAM_CSV_LEAD, Job
 from . import stream_anchor
 from .idle_flush import DATA_LATEST, DATA_METRIC, IdleFlush
-from .live_sink import LiveSink, SinkError
+from .live_sink import LiveSink, SinkError, earlier_version, move_aside
+from .window_closing import Window
 from .windowed_job import JobError, aggregate, measured, spark_session, team_columns
 
 log = logging.getLogger("stream-job")
@@ -153,39 +156,48 @@ def _windows(rows, cfg: Config, job: Job, t0: int):
             .dropDuplicatesWithinWatermark(["key"])
             # Spark's grid is aligned to the epoch plus startTime: t0's offset puts it on t0 + k*slide.
             .groupBy("server_id", F.window("et", f"{duration} seconds", f"{slide} seconds", f"{t0 % slide} seconds"))
-            .agg(aggregate(job.first, "v1"), aggregate(job.second, "v2")))
+            # latest: the sink's closing rule needs the latest event time each batch counted.
+            .agg(aggregate(job.first, "v1"), aggregate(job.second, "v2"), F.max("t").alias("latest")))
 
 
 class _Batches:
-    """foreachBatch: a micro-batch's closed windows -> the team CSV's rows -> the sink."""
+    """foreachBatch: a micro-batch's updated windows -> the team CSV's rows -> the sink."""
 
     def __init__(self, cfg: Config, job: Job, anchor, sink: LiveSink):
         self.cfg, self.job, self.anchor, self.sink = cfg, job, anchor, sink
-        self.windows = self.alerts = 0
+        self.windows = self.alerts = self.late = 0
 
     def __call__(self, df, batch_id: int) -> None:
         from pyspark.sql import functions as F
 
         t0, slide = self.anchor.t0, self.cfg.window.slide_seconds
         start = F.unix_seconds(F.col("window.start"))
-        # Windows before t0 (Spark makes every window holding a row) are not on the batch grid; the
-        # flush marks' own windows have no server.
-        out = (df.where((F.col("server_id") != MARK_SERVER) & (start >= t0))
-               .select(TEAM_CSV_LEAD[0], ((start - t0) / slide).cast("long").alias("k"),
-                       *team_columns(self.job, self.cfg, self.anchor.kind, start)))
+        # Every updated window gives the batch's latest event time (the flush marks' too); windows
+        # before t0 (Spark makes every window holding a row) are not on the batch grid, and the flush
+        # marks' own windows have no server: neither is written.
+        out = df.select(TEAM_CSV_LEAD[0], "latest", ((start - t0) / slide).cast("long").alias("k"),
+                        ((F.col("server_id") != MARK_SERVER) & (start >= t0)).alias("written"),
+                        *team_columns(self.job, self.cfg, self.anchor.kind, start))
         began = time.monotonic()
-        rows = sorted(out.collect(), key=lambda r: (r[0], r[1]))
+        rows = out.collect()
         computed = time.monotonic()
-        fields = [tuple(r)[:1] + tuple(r)[2:] for r in rows]
-        alerts = [Alert(self.job.stream, f[0], f[1], f[2], f[3] or "", f[4] or "", f[5]) for f in fields if f[5]]
-        written = self.sink.write(batch_id, fields, alerts, self.job)
-        log.debug("micro-batch %d: windows computed in %.0f ms, written in %.0f ms", batch_id,
-                  (computed - began) * 1000, (time.monotonic() - computed) * 1000)
-        if written:
-            self.windows += len(fields)
-            self.alerts += len(alerts)
-            if fields:
-                log.info("micro-batch %d: %d closed windows, %d alerts", batch_id, len(fields), len(alerts))
+        end = t0 + self.cfg.window.duration_seconds
+        updates = [Window(r[0], r[2], end + r[2] * slide, tuple(r)[:1] + tuple(r)[4:]) for r in rows if r[3]]
+        latest = max((r[1] for r in rows if r[1] is not None), default=None)
+        written = self.sink.write(batch_id, updates, latest, self.job)
+        log.debug("micro-batch %d: %d windows updated, computed in %.0f ms, written in %.0f ms", batch_id,
+                  len(updates), (computed - began) * 1000, (time.monotonic() - computed) * 1000)
+        if written is not None:
+            self.windows += len(written.rows)
+            self.alerts += len(written.alerts)
+            self.late += written.late
+            if written.late:
+                log.warning("micro-batch %d: %d windows already closed were updated by late rows: "
+                            "ignored (live.allowed_lateness_seconds is %d)", batch_id, written.late,
+                            self.cfg.live.allowed_lateness_seconds)
+            if written.rows:
+                log.info("micro-batch %d: %d closed windows, %d alerts", batch_id, len(written.rows),
+                         len(written.alerts))
 
 
 def _alerts_publisher(cfg: Config, stop: threading.Event):
@@ -221,6 +233,10 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
         raise JobError("the live path is off (live.enabled: false in the config)")
     jars = connector_jars(cfg)
     folder = live.checkpoint_dir / job.stream
+    if earlier_version(folder):
+        # An upgrade: the live CSV is built again from the topics, under a checkpoint of this version.
+        log.warning("the checkpoint %s is of an earlier version of the stream job: moved aside as %s",
+                    folder, move_aside(folder).name)
     stop = threading.Event()
     # The JVM and the session take tens of seconds on 2 busy cores: start them before waiting for the
     # first data, so the first windows come a trigger after the data, not a JVM start later.
@@ -239,7 +255,8 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
         except StoppedWhileConnecting:
             return 0
         try:
-            sink = LiveSink(cfg.output_dir / job.live_csv, job.header, folder, publish)
+            sink = LiveSink(cfg.output_dir / job.live_csv, job.header, folder, publish,
+                            live.allowed_lateness_seconds)
             try:
                 sink.open()
             except SinkError as exc:
@@ -284,9 +301,12 @@ def _serve(cfg, job, spark, folder, anchor, sink, stop) -> int:
                       live.allowed_lateness_seconds, "Kafka", stop,
                       commits_dir=folder / SPARK_CHECKPOINT / "commits")
     spark.streams.addListener(_progress_listener(job.stream, flush))
+    # The sink closes windows in the batch that moves the latest event time past them (update mode):
+    # a batch without data would change nothing but Spark's state.
+    spark.conf.set("spark.sql.streaming.noDataMicroBatches.enabled", "false")
     started = time.monotonic()
     query = (_windows(_rows(spark, cfg, job, marks_dir), cfg, job, anchor.t0)
-             .writeStream.outputMode("append").queryName(job.stream)
+             .writeStream.outputMode("update").queryName(job.stream)
              .option("checkpointLocation", str(folder / SPARK_CHECKPOINT))
              .trigger(processingTime=f"{live.trigger_seconds:g} seconds")
              .foreachBatch(batches).start())
@@ -303,6 +323,6 @@ def _serve(cfg, job, spark, folder, anchor, sink, stop) -> int:
     flush.thread.join(timeout=5)
     if failure is not None:
         raise JobError(f"the streaming query failed: {str(failure).splitlines()[0][:500]}")
-    log.info("%s stopped after %.0f s: %d closed windows, %d alerts written", job.stream,
-             time.monotonic() - started, batches.windows, batches.alerts)
+    log.info("%s stopped after %.0f s: %d closed windows, %d alerts written, %d late updates ignored",
+             job.stream, time.monotonic() - started, batches.windows, batches.alerts, batches.late)
     return 0

@@ -179,7 +179,8 @@ def internal_names_of(tasks: list, path: Path, role: str | None) -> list[str]:
                 problems.append(f"{where}: set_fact {key} (want {internal_prefix}*)")
         for key in (task.get("vars") or {}):
             # Vars given to an included role are that role's settings.
-            if "ansible.builtin.include_role" in task and not key.startswith("_"):
+            if ("ansible.builtin.include_role" in task or "ansible.builtin.import_role" in task) \
+                    and not key.startswith("_"):
                 continue
             if not key.startswith(internal_prefix):
                 problems.append(f"{where}: task var {key} (want {internal_prefix}*)")

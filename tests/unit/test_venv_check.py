@@ -1,4 +1,4 @@
-"""roles/app/files/installed_wheel_check.py, the app role's one check of what is installed: run as the
+"""roles/venv_check/files/venv_check.py, the app and spark roles' one check of what is installed: run as the
 role runs it (a script, with the machine's python3) on a virtualenv laid out by hand."""
 import json
 import subprocess
@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "roles" / "app" / "files" / "installed_wheel_check.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "roles" / "venv_check" / "files" / "venv_check.py"
 
 
 def check(wheel: Path, venv: Path, requirements: Path) -> dict:
-    out = subprocess.run([sys.executable, str(SCRIPT), str(wheel), str(venv), "monitoring", str(requirements)],
+    out = subprocess.run([sys.executable, str(SCRIPT), str(venv), str(requirements), str(wheel), "monitoring"],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
@@ -41,3 +41,11 @@ def test_no_requirements_file_and_no_wheel_are_problems(tmp_path, venv):
     result = check(tmp_path / "no.whl", venv, tmp_path / "missing.txt")
     assert result["requirements"] == [f"no requirements file at {tmp_path / 'missing.txt'}"]
     assert result["problems"] == [f"no wheel at {tmp_path / 'no.whl'}"]
+
+
+def test_without_a_wheel_only_the_pins_are_checked(tmp_path, venv):
+    """The spark role's use: its PySpark pin, no wheel of its own."""
+    req = tmp_path / "requirements-spark.txt"
+    req.write_text("pyspark==4.1.1\n")
+    out = subprocess.run([sys.executable, str(SCRIPT), str(venv), str(req)], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == {"requirements": ["pyspark==4.1.1: installed none"]}

@@ -1,10 +1,10 @@
-"""Is the app installed from this wheel, is every installed file still as pip wrote it, and is
-every pin of the requirements file installed at its version?
+"""Is every pin of the requirements file installed in the virtualenv at its version, and (given a
+wheel) is the distribution installed from this wheel, every installed file still as pip wrote it?
 
-    python3 installed_wheel_check.py WHEEL VENV DISTRIBUTION REQUIREMENTS
+    python3 venv_check.py VENV REQUIREMENTS [WHEEL DISTRIBUTION]
 
-Prints one JSON object: {"digest": the wheel's sha256, "problems": [...] (the app's),
-"requirements": [...] (the pins')}; empty lists mean nothing to do. pip records the wheel's digest in direct_url.json when it installs from a file
+Prints one JSON object: {"requirements": [...] (the pins'), and with a wheel "digest": its sha256,
+"problems": [...] (the distribution's)}; empty lists mean nothing to do. pip records the wheel's digest in direct_url.json when it installs from a file
 URL with #sha256=..., and each installed file's digest in RECORD. Standard library only, and run
 with the machine's python3, so that it also works before the virtualenv exists (check mode).
 """
@@ -58,7 +58,7 @@ def missing_pins(requirements: str, venv: str) -> list[str]:
     return found
 
 
-def problems(wheel: str, venv: str, dist: str) -> tuple[str, list[str]]:
+def problems(wheel: str, dist: str, venv: str) -> tuple[str, list[str]]:
     digest = file_digest(wheel).hexdigest() if os.path.isfile(wheel) else ""
     if not digest:
         return digest, [f"no wheel at {wheel}"]
@@ -96,6 +96,8 @@ def problems(wheel: str, venv: str, dist: str) -> tuple[str, list[str]]:
 
 
 if __name__ == "__main__":
-    wheel, venv, dist, requirements = sys.argv[1:5]
-    digest, found = problems(wheel, venv, dist)
-    print(json.dumps({"digest": digest, "problems": found, "requirements": missing_pins(requirements, venv)}))
+    venv, requirements, *wheel_and_dist = sys.argv[1:5]
+    out = {"requirements": missing_pins(requirements, venv)}
+    if wheel_and_dist:
+        out["digest"], out["problems"] = problems(*wheel_and_dist, venv)
+    print(json.dumps(out))

@@ -14,7 +14,7 @@ def test_the_live_defaults():
     assert cfg.live.enabled is True
     assert cfg.live.checkpoint_dir == cfg.output_dir / ".live"
     assert cfg.live.connector_dir is None
-    assert (cfg.live.allowed_lateness_seconds, cfg.live.trigger_seconds, cfg.live.flush_after_seconds) == (10, 1.0, 20.0)
+    assert (cfg.live.allowed_lateness_seconds, cfg.live.trigger_seconds, cfg.live.flush_after_seconds) == (10, 0.5, 20.0)
     assert cfg.live.shuffle_partitions == 1
 
 

@@ -344,7 +344,7 @@ def config_from_mapping(data: Any, path: Path) -> Config:
         checkpoint_dir=lv.get("checkpoint_dir", under_output, default=output_dir / ".live"),
         connector_dir=lv.get("connector_dir", optional_path, default=None),
         allowed_lateness_seconds=lv.get("allowed_lateness_seconds", _whole, 0, default=10),
-        trigger_seconds=lv.get("trigger_seconds", _number, 0.1, default=1.0),
+        trigger_seconds=lv.get("trigger_seconds", _number, 0.1, default=0.5),
         shuffle_partitions=lv.get("shuffle_partitions", _whole, 1, default=1),
         flush_after_seconds=lv.get("flush_after_seconds", _number, 1.0, default=20.0),
     )

@@ -7,8 +7,8 @@ messages, plus a clock). Meanwhile the bench follows both live CSVs (complete li
 and the alerts topic, and stamps each window row and each alert when it first sees it.
 
 Latency of a window: from the send() of the first row whose event time is at or past the window's
-end plus the allowed lateness (the row that moves Spark's watermark past the window: Spark closes a
-window once its end is at or before the watermark, the latest event time minus the lateness) to
+end plus the allowed lateness (the row that closes the window: the stream job closes a window in
+the micro-batch whose rows take the latest event time the lateness past its end) to
 that window's row in the live CSV and, for a window with an alert, to its alert on the topic; the
 later of the two. Windows closed only by the idle flush after the data (no row closes them) are left
 out. Every process reads CLOCK_MONOTONIC; the polling adds up to POLL_S.

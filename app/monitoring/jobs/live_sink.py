@@ -51,11 +51,16 @@ class Written:
     late: int           # updates of windows already closed, ignored
 
 
+def _of_earlier_version(doc: dict) -> bool:
+    """A sink.json of the append-mode stream job: no open windows (its Spark state, no latest event
+    time per window, does not fit this query's)."""
+    return "open" not in doc
+
+
 def earlier_version(state_dir: Path) -> bool:
-    """A checkpoint of the append-mode stream job: its Spark state (no latest event time per window)
-    does not fit this query's, and its sink.json has no open windows."""
+    """Whether the checkpoint in state_dir is the append-mode stream job's."""
     try:
-        return "open" not in json.loads((state_dir / SINK_STATE).read_text())
+        return _of_earlier_version(json.loads((state_dir / SINK_STATE).read_text()))
     except (OSError, ValueError):
         return False
 
@@ -80,7 +85,7 @@ class LiveSink:
         if not path.exists():
             return None
         doc = json.loads(path.read_text())
-        if "open" not in doc:
+        if _of_earlier_version(doc):
             raise SinkError(f"the live checkpoint {self.state_dir} was written by an earlier version of the stream "
                             f"job: remove that folder to build the live CSV again from the topics (the old CSV is "
                             f"moved aside)")

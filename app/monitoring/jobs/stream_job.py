@@ -20,7 +20,6 @@ import threading
 import time
 from pathlib import Path
 
-from ..core.alert_messages import Alert
 from ..core.config import Config
 from ..core.timeline import TIME_ONLY
 from ..core.records import EVENT_TIME_HEADER, ORIGIN_HEADER, PERCENT_METRICS, SERVER_PATTERN

@@ -30,6 +30,7 @@ def test_time_only_series_past_midnight_and_a_missing_metric(folder):
     write(out / CSV_OF["mem"], "ts,server_id,mem_pct", mem)
     res = run(config, "spark-job1")
     assert res.returncode == 0, res.stderr[-3000:]
+    assert "the grid's anchor read on the driver" in res.stderr  # a small input; Spark's path: test_time_model
     got = (out / team_csv("spark-job1", "07")).read_text()
     assert got == reference.expected_cpu_mem_file(str(out), {"cpu": 50.5, "mem": 60.0}, 20, 5)
     assert got.splitlines()[1].startswith("b_2,23:59:50,00:00:10,")

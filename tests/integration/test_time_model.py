@@ -147,16 +147,21 @@ def test_duplicated_rows_are_data_and_bad_numbers_are_rejected(kafka_broker, tmp
     assert "s1,10:00:00,10:00:30,9000.00,100.00,Possible DDoS" in got[TEAM_CSVS[1]]
 
 
-def test_a_team_csv_split_over_tasks_by_server_is_the_same_file(day_from_ten):
-    """Large inputs are aggregated in several tasks, a file per server, then joined in order: forced
-    here on the 24 h series (3 servers, across midnight) by a small task size."""
+@pytest.mark.parametrize("split", [True, False], ids=["split-by-server", "one-task"])
+def test_spark_computes_the_anchor_of_large_inputs_and_may_split_them_by_server(day_from_ten, split):
+    """Large inputs get their grid's anchor from Spark (not read on the driver), and above a size
+    are aggregated in several tasks, a file per server, then joined in order: both forced here on
+    the 24 h series (3 servers, across midnight) by small limits."""
     work, config, data = day_from_ten
     job = "spark-job1"
+    limits = "windowed_job.ONE_TASK_BYTES = windowed_job.TASK_INPUT_BYTES = 1 << 20; " if split else ""
     script = ("import sys; from monitoring.jobs import windowed_job; from monitoring.cli import main; "
-              f"windowed_job.ONE_TASK_BYTES = windowed_job.TASK_INPUT_BYTES = 1 << 20; sys.exit(main(['--config', {str(config)!r}, {job!r}]))")
+              f"{limits}windowed_job.DRIVER_ANCHOR_BYTES = 0; "
+              f"sys.exit(main(['--config', {str(config)!r}, {job!r}]))")
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert re.search(r"in ([2-9]|\d\d+) tasks \(split by server\)", res.stderr), res.stderr[-3000:]
+    tasks = r"in ([2-9]|\d\d+) tasks \(split by server\)" if split else r"in 1 task"
+    assert re.search(tasks + "; the grid's anchor computed by Spark", res.stderr), res.stderr[-3000:]
     name = team_csv(job)
     assert_equal_reference({name: (work / "output" / name).read_text()}, [data])
 

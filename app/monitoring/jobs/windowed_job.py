@@ -3,21 +3,25 @@
 Every row carries its event time, decided where the series' order is known: by the producer
 (the consumers keep it in `events/<csv>` beside each CSV), or, for CSVs written by hand without
 it, by reading each CSV in its own line order on the driver (a streaming pass, constant memory).
-Spark does everything that grows with the data: reading the values as FloatType, the grid anchor
-(the earliest event time), the windows of each row, avg/max per server and window, round(), the
+The grid's anchor (the earliest event time) is read on the driver from small inputs, a number from
+one pass, and computed by Spark on larger ones. Spark does everything that grows with the data:
+reading the values as FloatType, the windows of each row, avg/max per server and window, round(), the
 window times, the alerts and the sort. Spark runs one action: the write of the team CSV.
 """
 from __future__ import annotations
 
 import logging
+import math
 import os
+import re
 import shutil
+import struct
 import time
 from pathlib import Path
 from urllib.parse import unquote
 
 from ..core.config import Config
-from ..core.records import RowError, number_text, server_text
+from ..core.records import SERVER_PATTERN, RowError, number_text, server_text
 from ..core.timeline import TIME_ONLY, SeriesClock, TimestampError, nearest_day_shift, parse_ts
 from ..wiring import ALERT_COLUMN, EVENT_TIME_COLUMN, EVENTS_DIR, TEAM_CSV_LEAD, Job, MetricInput
 from .alert_rule import alert_column, written_value
@@ -30,6 +34,7 @@ class JobError(Exception):
 
 
 ACCEPTED_TS = "HH:MM:SS or YYYY-MM-DD HH:MM:SS"
+_SERVER = re.compile(SERVER_PATTERN)
 
 
 def _check_inputs(cfg: Config, job: Job) -> list[Path]:
@@ -165,6 +170,43 @@ def _event_inputs(paths, job: Job, workdir: Path):
     return chosen, kinds.pop()
 
 
+# Up to this much input, the driver reads the grid's anchor off the events files (one pass, constant
+# memory) and Spark runs no job of its own for it: on small inputs that job is a large part of the
+# time beyond Spark's fixed cost (bench/results.md). Above it, Spark computes the anchor.
+DRIVER_ANCHOR_BYTES = 32 << 20
+
+_EVENT_TIME = re.compile(r"^-?\d+$")
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+
+
+def _float32_finite(text: str) -> bool:
+    """Whether Spark's FloatType reads the text as a finite number (a larger one reads as Infinity)."""
+    return math.isfinite(struct.unpack("f", struct.pack("f", float(text)))[0])
+
+
+def driver_anchor(events, job: Job) -> int | None:
+    """The earliest event time of the inputs' rows, read on the driver, or None: the inputs are
+    larger than DRIVER_ANCHOR_BYTES, or a row is not in the form the consumers and _HandWritten
+    write (Spark might read it differently), or no row is there. Then Spark computes the anchor."""
+    if sum(p.stat().st_size for p in events) > DRIVER_ANCHOR_BYTES:
+        return None
+    t0 = None
+    for path, inp in zip(events, (job.first, job.second)):
+        width, value_at = 1 + len(inp.columns), 1 + inp.columns.index(inp.metric)
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+            f.readline()
+            for line in f:
+                fields = line.rstrip("\n").split(",")
+                if fields == [""]:
+                    continue  # Spark skips blank lines too
+                if (len(fields) != width or not _EVENT_TIME.match(fields[0]) or not _SERVER.match(fields[2])
+                        or not _NUMBER.match(fields[value_at]) or not _float32_finite(fields[value_at])):
+                    return None
+                t = int(fields[0])
+                t0 = t if t0 is None or t < t0 else t0
+    return t0
+
+
 def spark_session(cfg: Config, master: str, jars: list[Path] | None = None, app_name: str = "monitoring",
                   shuffle_partitions: int | None = None):
     """The jobs' session; `jars`: extra jars on its class path (the stream jobs' Kafka connector,
@@ -249,10 +291,11 @@ def _read_both(spark, events, job: Job):
     return frames[0].unionByName(frames[1])
 
 
-def _windows(rows, cfg: Config, job: Job, skipped, tasks: int):
+def _windows(rows, cfg: Config, job: Job, skipped, tasks: int, t0: int | None = None):
     """Per server and window k: avg or max of each metric, rounded by Spark's round().
 
-    The grid starts at the series' earliest event time t0; window k is [t0 + k*slide, + duration).
+    The grid starts at the series' earliest event time t0 (given, or computed by Spark);
+    window k is [t0 + k*slide, + duration).
     A row at t lies in the windows k with t - duration < t0 + k*slide <= t. The rows left out (no
     event time, no server_id, no usable value) are counted per input file into `skipped`, during
     the same action that writes the result. With `tasks` > 1 the rows are first spread by server
@@ -263,8 +306,6 @@ def _windows(rows, cfg: Config, job: Job, skipped, tasks: int):
     duration, slide = cfg.window.duration_seconds, cfg.window.slide_seconds
 
     bad = F.col("t").isNull() | F.col("server_id").isNull() | (F.col("v1").isNull() & F.col("v2").isNull())
-    # The anchor is a second, small branch of the plan; only the main one counts the skipped rows.
-    t0 = rows.where(~bad).agg(F.min("t").alias("t0"))
     good = (rows.observe(skipped, *[F.count(F.when(bad & (F.col("file") == inp.file), 1)).alias(inp.file)
                                     for inp in (job.first, job.second)])
             .where(~bad))
@@ -274,7 +315,12 @@ def _windows(rows, cfg: Config, job: Job, skipped, tasks: int):
         good = good.select("server_id", "t", "v1", "v2").repartition(tasks, "server_id")
     offset = F.col("t") - F.col("t0")
     first_k = F.greatest(F.lit(0).cast("long"), F.floor((offset - duration) / slide) + 1)
-    return (good.crossJoin(F.broadcast(t0))
+    if t0 is None:
+        # The anchor as a second, small branch of the plan; only the main one counts the skipped rows.
+        good = good.crossJoin(F.broadcast(rows.where(~bad).agg(F.min("t").alias("t0"))))
+    else:
+        good = good.withColumn("t0", F.lit(t0).cast("long"))
+    return (good
             .select("server_id", "t0", "v1", "v2", F.explode(F.sequence(first_k, F.floor(offset / slide))).alias("k"))
             .groupBy("server_id", "t0", "k")
             .agg(aggregate(job.first, "v1"), aggregate(job.second, "v2")))
@@ -296,13 +342,13 @@ def tasks_for(input_bytes: int) -> int:
     return 1 if input_bytes <= ONE_TASK_BYTES else -(-input_bytes // TASK_INPUT_BYTES)
 
 
-def _result_plan(rows, job: Job, cfg: Config, kind: str, skipped, tasks: int = 1):
+def _result_plan(rows, job: Job, cfg: Config, kind: str, skipped, tasks: int = 1, t0: int | None = None):
     """The team CSV's rows, in order: aggregates per window, their times, the written values, alerts.
     With several tasks, each server's rows are in order, and _write_atomically puts the servers in order."""
     from pyspark.sql import functions as F
 
     start = F.col("t0") + F.col("k") * cfg.window.slide_seconds
-    rows = (_windows(rows, cfg, job, skipped, tasks)
+    rows = (_windows(rows, cfg, job, skipped, tasks, t0)
             .select(TEAM_CSV_LEAD[0], "k", *team_columns(job, cfg, kind, start)))
     if tasks == 1:
         # One output file; no extra shuffle (the sort below makes the order).
@@ -386,9 +432,11 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
             # the cache cost more than it saved (bench/results.md).
             input_bytes = sum(p.stat().st_size for p in events)
             tasks = tasks_for(input_bytes)
-            log.info("%s: %.1f MiB of input, in %d task%s", job.name, input_bytes / (1 << 20), tasks,
-                     "" if tasks == 1 else "s (split by server)")
-            result = _result_plan(_read_both(spark, events, job), job, cfg, kind, skipped, tasks)
+            t0 = driver_anchor(events, job)
+            log.info("%s: %.1f MiB of input, in %d task%s; the grid's anchor %s", job.name,
+                     input_bytes / (1 << 20), tasks, "" if tasks == 1 else "s (split by server)",
+                     "computed by Spark" if t0 is None else "read on the driver")
+            result = _result_plan(_read_both(spark, events, job), job, cfg, kind, skipped, tasks, t0)
             phases.done("plan")
             _write_atomically(result, final)
             phases.done("write (the one action)")

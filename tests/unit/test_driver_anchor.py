@@ -36,12 +36,15 @@ def test_the_earliest_time_of_both_inputs_not_the_first_row(tmp_path):
 def test_dated_and_negative_event_times(tmp_path):
     paths = events(tmp_path, JOB2, [net(1767261600)], [disk(-5)])
     assert driver_anchor(paths, JOB2) == -5
+    paths = events(tmp_path, JOB2, [net((1 << 63) - 1)], [disk(-(1 << 63))])
+    assert driver_anchor(paths, JOB2) == -(1 << 63)
 
 
 @pytest.mark.parametrize("row", [
     disk(""), disk("1.5"), disk("+7"), disk(" 7"), disk(7, server=""), disk(7, server=" s1"),
     disk(7, value=""), disk(7, value="NaN"), disk(7, value="1e3"), disk(7, value="9" * 40),
-    disk(7) + ",extra", disk(7) + "\r", '7,10:00:00,"s1",3.00'])
+    disk(7) + ",extra", disk(7) + "\r", '7,10:00:00,"s1",3.00', disk(-(1 << 63) - 1), disk(1 << 63),
+    disk("9" * 5000), disk(7, value="\u0663.00"), disk("\uff17"), '7,"10:00:00,s1,3.00', '7,10\\:00,s1,3.00'])
 def test_a_row_spark_might_read_otherwise_leaves_the_anchor_to_spark(tmp_path, row):
     paths = events(tmp_path, JOB2, [net(10)], [row])
     assert driver_anchor(paths, JOB2) is None
@@ -56,4 +59,11 @@ def test_no_row_or_too_large_an_input_leaves_it_to_spark(tmp_path, monkeypatch):
     assert driver_anchor(events(tmp_path, JOB2, [], [""]), JOB2) is None
     paths = events(tmp_path, JOB2, [net(10)], [disk(11)])
     monkeypatch.setattr(windowed_job, "DRIVER_ANCHOR_BYTES", sum(p.stat().st_size for p in paths) - 1)
+    assert driver_anchor(paths, JOB2) is None
+
+
+@pytest.mark.parametrize("head", ["\n", " \n", "\ufeff\n", "ts,server_id,disk_io\n"])
+def test_a_first_line_other_than_the_writers_header_leaves_it_to_spark(tmp_path, head):
+    paths = events(tmp_path, JOB2, [net(10)], [disk(11)])
+    paths[1].write_text(head + disk(5) + "\n" + disk(11) + "\n")
     assert driver_anchor(paths, JOB2) is None

@@ -175,8 +175,9 @@ def _event_inputs(paths, job: Job, workdir: Path):
 # time beyond Spark's fixed cost (bench/results.md). Above it, Spark computes the anchor.
 DRIVER_ANCHOR_BYTES = 32 << 20
 
-_EVENT_TIME = re.compile(r"^-?\d+$")
-_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+# ASCII digits only: Java parses no others.
+_EVENT_TIME = re.compile(r"^-?[0-9]{1,19}$")
+_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 
 
 def _float32_finite(text: str) -> bool:
@@ -194,8 +195,11 @@ def driver_anchor(events, job: Job) -> int | None:
     for path, inp in zip(events, (job.first, job.second)):
         width, value_at = 1 + len(inp.columns), 1 + inp.columns.index(inp.metric)
         with open(path, encoding="utf-8", errors="replace", newline="") as f:
-            f.readline()
+            if f.readline() != ",".join((EVENT_TIME_COLUMN, *inp.columns)) + "\n":
+                return None  # Spark takes the first non-blank line as the header
             for line in f:
+                if '"' in line or "\\" in line:
+                    return None  # quoting: Spark's parser would split the line otherwise
                 fields = line.rstrip("\n").split(",")
                 if fields == [""]:
                     continue  # Spark skips blank lines too
@@ -203,6 +207,8 @@ def driver_anchor(events, job: Job) -> int | None:
                         or not _NUMBER.match(fields[value_at]) or not _float32_finite(fields[value_at])):
                     return None
                 t = int(fields[0])
+                if not -(1 << 63) <= t < (1 << 63):
+                    return None  # beyond LongType: Spark reads null
                 t0 = t if t0 is None or t < t0 else t0
     return t0
 

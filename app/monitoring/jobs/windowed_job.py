@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ..core.config import Config
-from ..core.records import SERVER_PATTERN, RowError, number_text, server_text
+from ..core.records import SERVER_PATTERN, RowError, csv_line, number_text, server_text
 from ..core.timeline import TIME_ONLY, SeriesClock, TimestampError, nearest_day_shift, parse_ts
 from ..wiring import ALERT_COLUMN, EVENT_TIME_COLUMN, EVENTS_DIR, TEAM_CSV_LEAD, Job, MetricInput
 from .alert_rule import alert_column, written_value
@@ -102,7 +102,7 @@ class _HandWritten:
         with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as src, \
                 open(self.out, "w", newline="") as dst:
             src.readline()
-            dst.write(",".join((EVENT_TIME_COLUMN, *self.inp.columns)) + "\n")
+            dst.write(csv_line((EVENT_TIME_COLUMN, *self.inp.columns)))
             for line_no, line in enumerate(src, start=2):
                 fields = line.rstrip("\r\n").split(",")
                 if len(fields) == 1 and not fields[0].strip():
@@ -195,7 +195,7 @@ def driver_anchor(events, job: Job) -> int | None:
     for path, inp in zip(events, (job.first, job.second)):
         width, value_at = 1 + len(inp.columns), 1 + inp.columns.index(inp.metric)
         with open(path, encoding="utf-8", errors="replace", newline="") as f:
-            if f.readline() != ",".join((EVENT_TIME_COLUMN, *inp.columns)) + "\n":
+            if f.readline() != csv_line((EVENT_TIME_COLUMN, *inp.columns)):
                 return None  # Spark takes the first non-blank line as the header
             for line in f:
                 if '"' in line or "\\" in line:

@@ -108,3 +108,19 @@ def test_the_dashboards_kafka_login_options_are_checked(capsys, args, message):
     assert main(["--config", str(EXAMPLE), "dashboard", "--port", "18999", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"monitoring dashboard: error: {message}"]
+
+
+def test_check_config_reads_standard_input_with_config_dash(monkeypatch, tmp_path, capsys):
+    """site.yml's preflight pipes each machine's rendered config.yaml in: no file on the controller."""
+    import io
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(EXAMPLE.read_bytes())))
+    assert main(["check-config", "--config", "-"]) == 0
+    assert capsys.readouterr().out.startswith("<stdin>: OK: team ")
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(
+        EXAMPLE.read_text().replace("cpu: 80.0", "cpu: -5").encode())))
+    assert main(["check-config", "--config", "-"]) == 2
+    assert capsys.readouterr().err.strip() == \
+        "monitoring check-config: error: config error: <stdin>: thresholds.cpu: must be >= 0 (got -5)"

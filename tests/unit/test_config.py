@@ -128,3 +128,17 @@ def test_a_wrong_login_is_named(logins, message):
     with pytest.raises(ConfigError) as err:
         sasl(logins=logins)
     assert str(err.value).startswith(message), err.value
+
+
+def test_a_config_from_standard_input_has_paths_relative_to_the_working_folder(monkeypatch, tmp_path):
+    import io
+
+    text = yaml.safe_dump({**BASE, "output_dir": "out"})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    cfg = load_config("-")
+    assert cfg.path == Path("<stdin>")
+    assert cfg.output_dir == tmp_path / "out"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"team_number: [1\n")))
+    with pytest.raises(ConfigError, match=r"^<stdin>: not valid YAML at line \d"):
+        load_config("-")

@@ -232,9 +232,9 @@ class _Section:
             _fail(self.prefix + unknown[0], f"is not a known key (known here: {', '.join(sorted(self.seen))})")
 
 
-def config_from_mapping(data: Any, path: Path) -> Config:
-    """Validate a parsed config.yaml; relative paths are relative to the file's folder."""
-    base = path.parent
+def config_from_mapping(data: Any, path: Path, base: Path | None = None) -> Config:
+    """Validate a parsed config.yaml; relative paths are relative to `base`, by default the file's folder."""
+    base = path.parent if base is None else base
     root = _Section(data, "")
 
     def local_path(key, v):

@@ -25,6 +25,10 @@ def test_parse_row_keeps_the_number_text():
     (GOOD[:2] + ["nan"] + GOOD[3:], "cpu_pct is not a number"),
     (GOOD[:2] + ["1e3"] + GOOD[3:], "cpu_pct is not a number"),
     ([GOOD[0], "server 1"] + GOOD[2:], "server_id"),
+    # Digits of other scripts (Arabic-Indic, fullwidth): Python's float() reads them, JSON and Spark do not.
+    (GOOD[:2] + ["\u0664\u0665.30"] + GOOD[3:], "cpu_pct is not a number"),
+    (GOOD[:5] + ["\uff18\uff10\uff10"] + GOOD[6:], "net_out is not a number"),
+    (["\uff11\uff10:00:05"] + GOOD[1:], "bad ts"),
 ])
 def test_bad_rows_say_which_field(fields, message):
     with pytest.raises(RowError, match=message):

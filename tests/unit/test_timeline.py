@@ -12,7 +12,8 @@ def test_parses_both_forms():
 
 
 @pytest.mark.parametrize("bad", ["24:00:00", "10:60:00", "10:00", "1:00:00", "10:00:00 ", "2026-02-30 10:00:00",
-                                 "2026-01-01T10:00:00", "", "yesterday"])
+                                 "2026-01-01T10:00:00", "", "yesterday",
+                                 "\u0661\u0660:00:05", "\uff12\uff10\uff12\uff16-01-02 00:00:01"])
 def test_rejects_bad_ts(bad):
     with pytest.raises(TimestampError, match="bad ts"):
         parse_ts(bad)

@@ -12,7 +12,8 @@ COLUMNS = DATA_COLUMNS
 METRICS = COLUMNS[2:]
 PERCENT_METRICS = ("cpu_pct", "mem_pct")
 
-_NUMBER_RE = re.compile(r"^\d+(\.\d+)?$")
+# ASCII digits only: Python's \d also takes other scripts' digits, which JSON and Spark do not.
+_NUMBER_RE = re.compile(r"^\d+(\.\d+)?$", re.ASCII)
 SERVER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"   # also the stream jobs' Spark filter
 _SERVER_RE = re.compile(SERVER_PATTERN)
 

@@ -9,8 +9,9 @@ DAY = 86_400
 TIME_ONLY = "time"   # HH:MM:SS
 FULL = "full"        # YYYY-MM-DD HH:MM:SS
 
-_TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d):([0-5]\d)$")
-_FULL_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) ([01]\d|2[0-3]):([0-5]\d):([0-5]\d)$")
+# ASCII digits only (Python's \d also takes other scripts' digits; Spark's does not).
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d):([0-5]\d)$", re.ASCII)
+_FULL_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) ([01]\d|2[0-3]):([0-5]\d):([0-5]\d)$", re.ASCII)
 
 
 class TimestampError(ValueError):

@@ -56,6 +56,9 @@ def test_relative_paths_follow_the_config_file_and_absolute_stay():
     ({"kafka__bootstrap_servers": []}, "kafka.bootstrap_servers: must list at least one"),
     ({"kafka__bootstrap_servers": ["10.0.0.2"]}, r"kafka.bootstrap_servers\[0\]: must be host:port"),
     ({"kafka__bootstrap_servers": ["h:99999"]}, "port must be 1-65535"),
+    # Arabic-Indic digits: int() reads them, Kafka's clients do not.
+    ({"kafka__bootstrap_servers": ["h:\u0669\u0660\u0669\u0662"]}, r"kafka.bootstrap_servers\[0\]: must be host:port"),
+    ({"spark__driver_memory": "\u0661g"}, "spark.driver_memory"),
     ({"kafka": DELETE}, "kafka: is missing"),
     ({"thresholds__cpu": -5}, "thresholds.cpu: must be >= 0"),
     ({"thresholds__cpu": "80"}, "thresholds.cpu: must be a number"),

@@ -87,3 +87,13 @@ def test_bad_messages_say_why(value, message):
 def test_a_message_from_another_producer_with_extra_fields_is_fine():
     value = b'{"ts": "10:00:00", "server_id": "s1", "cpu_pct": 12.5, "host": "x", "v": 2}'
     assert decode_message("cpu", value) == ("10:00:00", "s1", "12.5")
+
+
+@pytest.mark.parametrize("header", [b"abc:\xd9\xa4\xd9\xa2", "abc:\u00b2".encode(), b"abc:", b":12", b"abc:1x"])
+def test_an_origin_header_other_than_digest_and_ascii_line_is_a_row_error(header):
+    """A bad header is a RowError (the consumer skips the message), never a crash in int()."""
+    from monitoring.core.records import ORIGIN_HEADER, message_origin
+
+    with pytest.raises(RowError, match=f"header {ORIGIN_HEADER} is not <digest>:<line>"):
+        message_origin({ORIGIN_HEADER: header})
+    assert message_origin({ORIGIN_HEADER: b"abc:42"}) == ("abc", 42)

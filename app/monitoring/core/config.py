@@ -177,7 +177,7 @@ def _flag(key, v):
 
 _COUNT = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 _TOPIC = r"[A-Za-z0-9._-]{1,249}"
-_HOSTPORT = r"\[?[A-Za-z0-9_.:-]+\]?:\d{1,5}"
+_HOSTPORT = r"\[?[A-Za-z0-9_.:-]+\]?:[0-9]{1,5}"   # ASCII digits: Python's \d takes others
 
 
 def _team(key, v):
@@ -328,7 +328,7 @@ def config_from_mapping(data: Any, path: Path, base: Path | None = None) -> Conf
     spark = SparkSettings(
         master=s.get("master", _text, default="local[*]"),
         shuffle_partitions=s.get("shuffle_partitions", _whole, default=4),
-        driver_memory=s.get("driver_memory", _text, r"\d+[kmgKMG]", "a size such as 1g", default="1g"),
+        driver_memory=s.get("driver_memory", _text, r"[0-9]+[kmgKMG]", "a size such as 1g", default="1g"),
     )
     s.done()
 

@@ -149,7 +149,7 @@ def message_origin(headers: dict) -> tuple[str, int] | None:
     if raw is None:
         return None
     digest, _, line = raw.decode(errors="replace").rpartition(":")
-    if not digest or not line.isdigit():
+    if not digest or not (line.isascii() and line.isdigit()):
         raise RowError(f"header {ORIGIN_HEADER} is not <digest>:<line> ({short(raw)})")
     return digest, int(line)
 

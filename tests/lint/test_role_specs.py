@@ -5,6 +5,7 @@ the plays) reads, and restates no role's default."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,12 @@ def test_tasks_are_split_by_phase_and_tagged(role):
         assert target, f"{role}: tasks/main.yml must only import phase files, found {task}"
         imported[Path(target).stem] = task.get("tags", [])
     assert "preflight" in imported, f"{role}: no preflight phase"
+    # tasks/read.yml, the one read of the machine (the host_state role), serves every later phase.
+    read_tags = imported.pop("read", None)
     assert set(imported) <= set(PHASES), f"{role}: unknown phases {set(imported) - set(PHASES)}"
+    if read_tags is not None:
+        later = [f"{role}_{phase}" for phase in imported if phase != "preflight"]
+        assert set(later) <= set(read_tags), f"{role}: tasks/read.yml is not tagged with every later phase {later}"
     for phase, tags in imported.items():
         assert (base / "tasks" / f"{phase}.yml").exists(), f"{role}: tasks/{phase}.yml is missing"
         assert f"{role}_{phase}" in tags, f"{role}: the {phase} phase is not tagged {role}_{phase}"
@@ -143,6 +149,10 @@ def test_roles_are_self_contained(role):
             module = task.get("ansible.builtin.template")
             if module:
                 src = str(module["src"])
+                # A task may name its template in its own vars ({{ _role_file.src }}: a literal there).
+                named = re.fullmatch(r"\{\{ (_\w+)\.src \}\}", src)
+                if named:
+                    src = str(((task.get("vars") or {}).get(named.group(1)) or {}).get("src", src))
                 assert "/" not in src and "{{" not in src or src.startswith("{{ item"), f"{path}: template {src}"
                 names = [src] if "{{" not in src else []
                 for name in names:
@@ -175,8 +185,15 @@ def internal_names_of(tasks: list, path: Path, role: str | None) -> list[str]:
         if "register" in task and not task["register"].startswith(register_prefix):
             problems.append(f"{where}: register {task['register']} (want {register_prefix}*)")
         for key in (task.get("ansible.builtin.set_fact") or {}):
+            # The host_state role sets the fact its caller names (checked at the caller, below).
+            if key == "{{ host_state_fact }}":
+                continue
             if not key.startswith(internal_prefix) and key not in allowed:
                 problems.append(f"{where}: set_fact {key} (want {internal_prefix}*)")
+        if (task.get("ansible.builtin.import_role") or {}).get("name") == "host_state":
+            fact = str((task.get("vars") or {}).get("host_state_fact", ""))
+            if not fact.startswith(register_prefix):
+                problems.append(f"{where}: host_state_fact {fact or '(unset)'} (want {register_prefix}*)")
         for key in (task.get("vars") or {}):
             # Vars given to an included role are that role's settings.
             if ("ansible.builtin.include_role" in task or "ansible.builtin.import_role" in task) \

@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]  # the repository root
 VENV_BIN = REPO / ".venv" / "bin"
 ROLES = ("java", "kafka", "spark", "app", "services")  # the deployment's roles, laid out by phase
-SHARED_ROLES = ("journal", "venv_check")  # small roles the others include (no phases)
+SHARED_ROLES = ("host_state", "journal", "venv_check")  # small roles the others include (no phases)
 
 
 def venv_tool(name: str) -> Path:

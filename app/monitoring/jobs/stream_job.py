@@ -50,6 +50,14 @@ def connector_jars(cfg: Config) -> list[Path]:
 
 
 FETCH_MAX_WAIT_MS = 10
+# Spark pushes a filter below the projections it reads, writing each column it names out again in
+# full: data_rows' filter would parse every message's JSON once per field it checks. Nothing else in
+# the stream jobs' plans gains from it (Kafka's source takes no filters).
+# The JIT's first tier only. A stream job runs the same small micro-batch again and again, beside a
+# broker and another job on a few cores: the optimising compiler (C2) kept a core busy for minutes
+# after each start, and the first windows waited behind it (bench/analysis.md, "Live").
+STREAM_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+PUSH_DOWN_RULE = "org.apache.spark.sql.catalyst.optimizer.PushDownPredicates"
 MARK_SERVER = ""     # a flush mark's rows have no server (SERVER_PATTERN never matches it)
 
 
@@ -103,7 +111,11 @@ def mark_rows(marks):
 
 
 def data_rows(kafka, cfg: Config, job: Job):
-    """The Kafka source's messages of the job's two topics as rows; unusable ones left out."""
+    """The Kafka source's messages of the job's two topics as rows; unusable ones left out.
+
+    Each message's JSON is parsed once, in a projection of its own, and the rest reads the parsed
+    columns: written as one expression, every reference to a field repeats the parse (Spark's
+    from_json is most of a message's cost). The session keeps the filter above it (PUSH_DOWN_RULE)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -111,39 +123,41 @@ def data_rows(kafka, cfg: Config, job: Job):
     schema = T.StructType([T.StructField("ts", T.StringType()), T.StructField("server_id", T.StringType()),
                            # FloatType is the contract: values are read as 32-bit floats before avg/max.
                            *[T.StructField(m.metric, T.FloatType()) for m in (job.first, job.second)]])
-    doc = F.from_json(F.col("value").cast("string"), schema)
 
     def header(name):
         # get(): NULL when the message lacks the header (the live source sends no origin); [0] would
         # fail the query under ANSI mode.
         return F.get(F.filter(F.col("headers"), lambda h: h["key"] == F.lit(name)), 0)["value"].cast("string")
 
-    ts = F.trim(doc["ts"])
+    parsed = kafka.select("topic", "partition", "offset", F.from_json(F.col("value").cast("string"), schema).alias("doc"),
+                          header(EVENT_TIME_HEADER).alias("event_ms"), header(ORIGIN_HEADER).alias("origin"))
+    fields = parsed.select("topic", "partition", "offset", "event_ms", "origin", F.trim("doc.ts").alias("ts"),
+                           F.trim("doc.server_id").alias("server_id"),
+                           *[F.col(f"doc.{m.metric}").alias(m.metric) for m in (job.first, job.second)])
+
+    ts = F.col("ts")
     ts_seconds = F.when(ts.rlike(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"),
                         F.substring(ts, 1, 2).cast("long") * 3600 + F.substring(ts, 4, 2).cast("long") * 60
                         + F.substring(ts, 7, 2).cast("long")) \
         .when(ts.rlike(r"^\d{4}-\d{2}-\d{2} ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"),
               F.unix_timestamp(ts, "yyyy-MM-dd HH:mm:ss"))
     # The producer's event time (epoch ms); a message without it is placed by its ts, as the consumers do.
-    event_ms = header(EVENT_TIME_HEADER)
-    event_seconds = F.expr(f"cast({EVENT_TIME_HEADER}_ms as long) div 1000")
+    event_ms = F.col("event_ms")
     # A ts that is not one of the two forms makes the message unusable, as for the consumers.
     t = F.when(ts_seconds.isNotNull(), F.when(event_ms.isNull(), ts_seconds)
-               .when(event_ms.rlike(r"^\d+$"), event_seconds))
+               .when(event_ms.rlike(r"^\d+$"), F.expr("cast(event_ms as long) div 1000")))
 
     def value(m):
-        v = measured(doc[m.metric])
+        v = measured(F.col(m.metric))
         ok = (v >= 0) & ((v <= 100) if m.metric in PERCENT_METRICS else F.lit(True))
         return F.when((F.col("topic") == names[m.topic]) & ok, v)
 
-    return (kafka.withColumn(f"{EVENT_TIME_HEADER}_ms", event_ms)
-            .select(
+    return (fields.select(
                 # What makes a message the same message: its data file line (a producer run twice sends
                 # it twice), else its place in the topic.
-                F.concat_ws("/", F.col("topic"), F.coalesce(header(ORIGIN_HEADER), F.concat_ws(
+                F.concat_ws("/", F.col("topic"), F.coalesce("origin", F.concat_ws(
                     "/", F.col("partition").cast("string"), F.col("offset").cast("string")))).alias("key"),
-                t.alias("t"), F.trim(doc["server_id"]).alias("server_id"),
-                value(job.first).alias("v1"), value(job.second).alias("v2"))
+                t.alias("t"), "server_id", value(job.first).alias("v1"), value(job.second).alias("v2"))
             .where(F.col("t").isNotNull() & F.col("server_id").rlike(SERVER_PATTERN)
                    & (F.col("v1").isNotNull() | F.col("v2").isNotNull())))
 
@@ -208,26 +222,39 @@ class _Batches:
 
 
 WARM_UP = "warm-up"
+WARM_UP_MESSAGES = 2000     # enough calls of each path for the JIT to compile it
 
 
 def warm_up(spark, cfg: Config, job: Job, scratch: Path, stop: threading.Event) -> None:
-    """One micro-batch of the query's own shape (watermark, de-duplication, windows, update mode,
-    foreachBatch) on a few made-up rows, in a scratch folder, while the job waits for its first data:
-    the first micro-batch of a fresh JVM loads and compiles most of what every later one runs, and
-    it would otherwise be the first data's (bench/analysis.md)."""
+    """One micro-batch of the query's own shape (the messages' parsing, watermark, de-duplication,
+    windows, update mode, foreachBatch) on a few made-up messages of the job's topics, in a scratch
+    folder, while the job waits for its first data: the first micro-batch of a fresh JVM loads and
+    compiles most of what every later one runs, and it would otherwise be the first data's
+    (bench/analysis.md)."""
+    from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     shutil.rmtree(scratch, ignore_errors=True)
-    (scratch / "rows").mkdir(parents=True)
-    (scratch / "rows" / "rows.json").write_text("".join(
-        json.dumps({"key": f"{WARM_UP}/{i}", "t": 1000 + 7 * i, "server_id": WARM_UP, "v1": 1.5 * i, "v2": 2.5})
-        + "\n" for i in range(12)))
-    schema = T.StructType([T.StructField("key", T.StringType()), T.StructField("t", T.LongType()),
-                           T.StructField("server_id", T.StringType()), T.StructField("v1", T.FloatType()),
-                           T.StructField("v2", T.FloatType())])
+    (scratch / "messages").mkdir(parents=True)
+    topics = [cfg.topics.name(k) for k in job.topics]
+    fields = (job.first.metric, job.second.metric)
+    (scratch / "messages" / "messages.json").write_text("".join(json.dumps({
+        "topic": topics[i % 2], "partition": 0, "offset": i,
+        "value": json.dumps({"ts": f"{i // 7200 % 24:02d}:{i // 120 % 60:02d}:{i // 2 % 60:02d}", "server_id": WARM_UP, fields[i % 2]: 1.5 * i}),
+        "headers": [{"key": EVENT_TIME_HEADER, "value": str((1000 + 7 * i) * 1000)},
+                    {"key": ORIGIN_HEADER, "value": f"{WARM_UP}:{i}"}]}) + "\n" for i in range(WARM_UP_MESSAGES)))
+    header = T.StructType([T.StructField("key", T.StringType()), T.StructField("value", T.StringType())])
+    schema = T.StructType([T.StructField("topic", T.StringType()), T.StructField("partition", T.IntegerType()),
+                           T.StructField("offset", T.LongType()), T.StructField("value", T.StringType()),
+                           T.StructField("headers", T.ArrayType(header))])
+    # Kafka's columns: value and the headers' values are bytes there.
+    messages = spark.readStream.schema(schema).json(str(scratch / "messages")).select(
+        "topic", "partition", "offset", F.col("value").cast("binary").alias("value"),
+        F.transform("headers", lambda h: F.struct(h["key"].alias("key"), h["value"].cast("binary").alias("value")))
+        .alias("headers"))
     anchor = stream_anchor.Anchor(1000, TIME_ONLY)
     began = time.monotonic()
-    query = (_windows(state_columns(spark.readStream.schema(schema).json(str(scratch / "rows"))), cfg, job, anchor.t0)
+    query = (_windows(state_columns(data_rows(messages, cfg, job)), cfg, job, anchor.t0)
              .writeStream.outputMode("update").queryName(WARM_UP)
              .option("checkpointLocation", str(scratch / "checkpoint")).trigger(availableNow=True)
              .foreachBatch(lambda df, _: updated_windows(df, cfg, job, anchor)).start())
@@ -237,7 +264,28 @@ def warm_up(spark, cfg: Config, job: Job, scratch: Path, stop: threading.Event) 
     finally:
         query.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    log.info("warmed up in %.1f s (a micro-batch of made-up rows)", time.monotonic() - began)
+    log.info("warmed up in %.1f s (a micro-batch of made-up messages)", time.monotonic() - began)
+    if not stop.is_set():
+        warm_up_kafka(spark, cfg, job)
+
+
+def warm_up_kafka(spark, cfg: Config, job: Job) -> None:
+    """A batch read of at most one message of the job's topics through the same parsing: Kafka's
+    client classes, the broker's metadata and the Kafka rows' code are then ready for the stream's
+    first micro-batch. Short timeouts: an unreachable broker is for the anchor's wait to report."""
+    began = time.monotonic()
+    try:
+        (spark.read.format("kafka").options(**spark_kafka_options(cfg))
+         .option("subscribe", ",".join(cfg.topics.name(k) for k in job.topics))
+         .option("startingOffsets", "earliest").option("endingOffsets", "latest").option("includeHeaders", "true")
+         .option("groupIdPrefix", f"monitoring-{job.stream}").option("fetchOffset.numRetries", "1")
+         .option("kafka.default.api.timeout.ms", "5000").option("kafka.request.timeout.ms", "5000")
+         .load().transform(lambda messages: data_rows(messages, cfg, job)).limit(1).collect())
+    except Exception as exc:  # a warm-up only: the anchor's wait and the stream report what is wrong
+        why = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+        log.debug("Kafka warm-up skipped after %.1f s: %s", time.monotonic() - began, why)
+        return
+    log.info("Kafka's client warmed up in %.1f s", time.monotonic() - began)
 
 
 def _alerts_publisher(cfg: Config, stop: threading.Event):
@@ -282,7 +330,8 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
     # first data, so the first windows come a trigger after the data, not a JVM start later.
     # Each state partition is a task of every micro-batch, data or not: a few rows a second need one.
     spark = spark_session(cfg, master or cfg.spark.master, jars, app_name=job.stream,
-                          shuffle_partitions=live.shuffle_partitions)
+                          shuffle_partitions=live.shuffle_partitions, java_options=STREAM_JAVA_OPTIONS)
+    spark.conf.set("spark.sql.optimizer.excludedRules", PUSH_DOWN_RULE)
     previous = [signal.signal(sig, lambda *_: stop.set()) for sig in SIGNALS]
     try:
         warm_up(spark, cfg, job, folder.with_name(f"{folder.name}.{WARM_UP}"), stop)

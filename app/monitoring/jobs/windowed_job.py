@@ -214,10 +214,10 @@ def driver_anchor(events, job: Job) -> int | None:
 
 
 def spark_session(cfg: Config, master: str, jars: list[Path] | None = None, app_name: str = "monitoring",
-                  shuffle_partitions: int | None = None):
+                  shuffle_partitions: int | None = None, java_options: str | None = None):
     """The jobs' session; `jars`: extra jars on its class path (the stream jobs' Kafka connector,
     installed beside the app, never fetched at run time); `shuffle_partitions`: instead of
-    spark.shuffle_partitions (the stream jobs' own)."""
+    spark.shuffle_partitions (the stream jobs' own); `java_options`: the JVMs' own flags."""
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         raise JobError("Spark needs Java 17 or newer: install a JRE or set JAVA_HOME")
     from pyspark.sql import SparkSession
@@ -234,6 +234,9 @@ def spark_session(cfg: Config, master: str, jars: list[Path] | None = None, app_
                .config("spark.driver.memory", cfg.spark.driver_memory))
     if jars:
         builder = builder.config("spark.jars", ",".join(str(j) for j in jars))
+    if java_options:
+        builder = (builder.config("spark.driver.extraJavaOptions", java_options)
+                   .config("spark.executor.extraJavaOptions", java_options))
     if master.startswith("local"):
         # Local mode needs no resolvable hostname: lab and laptop hostnames often are not.
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")

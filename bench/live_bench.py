@@ -19,6 +19,10 @@ out. Every process reads CLOCK_MONOTONIC; the polling adds up to POLL_S.
   series at 1 s steps; a rate is kept up with when the sender reached 95% of it and the p99 latency
   of its windows stayed within KEPT_UP_P99_S (a job that falls behind adds its backlog to every
   later window);
+- catch-up: the highest rate the jobs themselves reach, without the sender on the same cores: a
+  series of CATCH_UP_ROWS rows is in the topics before both jobs start, and the rate is its rows over
+  the seconds from both jobs waiting for data to the last window the data closes (an upper bound of
+  the rate they keep up with when the producer runs on its own host, as the lab deploys it);
 - memory: the resident size of each stream job's process tree (its Python driver and its JVM),
   read every second while a series of MEMORY_HOURS hours of event time is replayed, at 10 min, 60 min
   and the end of its event time (state kept longer than the watermark would make it grow).
@@ -26,6 +30,7 @@ out. Every process reads CLOCK_MONOTONIC; the polling adds up to POLL_S.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -49,6 +54,8 @@ DRAIN_TIMEOUT = 180
 LATENCY_TARGET_P99_S = 2.0
 RATE_TARGET = 10_000
 MEMORY_HOURS = 3
+HELD = re.compile(r"; (\d+) rows held in state")   # the stream job's line of each micro-batch that closes windows
+CATCH_UP_ROWS = 120_000
 
 
 def series_1s(servers: int, hours: float) -> Path:
@@ -146,8 +153,42 @@ def tree_rss_mib(pid: int) -> float:
     return sum(table[p][2] for p in tree if p in table) / 2**20
 
 
-def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[str], memory: bool = False,
-            timeout: float = 900) -> dict:
+def wait_drained(follow: Follower, name: str, last_et: int, lateness: int, slide: int) -> bool:
+    """Until the windows the data closes (end + lateness within its reach) are all in: the latest such
+    end has come, no new row for SETTLE_S, and every alert of those rows is on the topic. False when
+    they are still missing after DRAIN_TIMEOUT (fallen behind)."""
+    wait_until, count, steady = time.monotonic() + DRAIN_TIMEOUT, -1, time.monotonic()
+    while True:
+        # A copy first: the follower's thread adds rows meanwhile (thousands at once after a big batch).
+        closed = {k: v for k, v in dict(follow.rows).items() if event_seconds(v[1]) + lateness <= last_et}
+        reach = max((event_seconds(v[1]) for v in closed.values()), default=0)
+        if len(closed) != count:
+            count, steady = len(closed), time.monotonic()
+        alerts_in = all(k in follow.alerts for k, v in closed.items() if v[2])
+        if reach + lateness > last_et - slide and alerts_in and time.monotonic() - steady >= SETTLE_S:
+            return True
+        if time.monotonic() > wait_until:
+            log(f"  {name}: windows closed by the data still missing after {DRAIN_TIMEOUT} s "
+                f"(latest end {reach}, data to {last_et})")
+            return False
+        time.sleep(0.2)
+
+
+def wait_ready(jobs: dict) -> float:
+    """Until both stream jobs' sessions wait for data; the monotonic time they both did."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while not all(READY in j.text() for j in jobs.values()):
+        for j in jobs.values():
+            if j.proc.poll() is not None:
+                raise RuntimeError(f"{j.role} exited {j.proc.returncode}:\n{j.text()[-3000:]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the stream jobs' sessions not up after {START_TIMEOUT} s")
+        time.sleep(0.2)
+    return time.monotonic()
+
+
+def _prepare(broker: Broker, work: Path, name: str, data: Path):
+    """Fresh topics, an empty folder and a config for one run; the live CSVs it will write."""
     from monitoring.config_file import load_config
     from monitoring.wiring import STREAM_JOBS
 
@@ -162,20 +203,46 @@ def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[s
     config = write_config(folder, broker.bootstrap, prefix, data_file=data, producer=None, consumer=None, spark=None,
                           topics={"alerts": alerts_topic}, live={"connector_dir": str(connector_dir())})
     cfg = load_config(config)
-    lateness, duration, slide = cfg.live.allowed_lateness_seconds, cfg.window.duration_seconds, cfg.window.slide_seconds
-    out = folder / "output"
-    csvs = {job: out / spec.live_csv for job, spec in STREAM_JOBS.items()}
-    jobs = {job: Service(config, job, folder).start() for job in STREAM_JOBS}
-    rss, stamps_file = {job: [] for job in jobs}, folder / "stamps.json"
+    csvs = {job: folder / "output" / spec.live_csv for job, spec in STREAM_JOBS.items()}
+    return topics, alerts_topic, folder, config, cfg, csvs
+
+
+def catch_up_run(broker: Broker, work: Path, data: Path) -> dict:
+    """Both jobs started on topics that already hold `data`: its rows over the seconds from both
+    waiting for data to the last window the data closes."""
+    topics, alerts_topic, folder, config, cfg, csvs = _prepare(broker, work, "catch-up", data)
+    stamps_file = folder / "stamps.json"
+    run_timed(bench_command("sendloop", config, "--mode", "rate", "--rate", "1000000", "--stamps", str(stamps_file)),
+              timeout=1800)
+    doc = json.loads(stamps_file.read_text())
+    rows_sent, last_et = len(doc["rows"]), max(et for et, _ in doc["rows"])
+    jobs = {job: Service(config, job, folder).start() for job in csvs}
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not all(READY in j.text() for j in jobs.values()):
-            for j in jobs.values():
-                if j.proc.poll() is not None:
-                    raise RuntimeError(f"{j.role} exited {j.proc.returncode}:\n{j.text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the stream jobs' sessions not up after {START_TIMEOUT} s")
-            time.sleep(0.2)
+        with Follower(csvs, broker.bootstrap, alerts_topic) as follow:
+            ready = wait_ready(jobs)
+            complete = wait_drained(follow, "catch-up", last_et, cfg.live.allowed_lateness_seconds,
+                                    cfg.window.slide_seconds)
+            lateness = cfg.live.allowed_lateness_seconds
+            last_seen = max(seen for seen, end, _ in dict(follow.rows).values()
+                            if event_seconds(end) + lateness <= last_et)
+    finally:
+        for j in jobs.values():
+            j.stop(60)
+        broker.delete([*topics, alerts_topic])
+    seconds = last_seen - ready
+    return {"rows": rows_sent, "complete": complete, "seconds": round(seconds, 2),
+            "rows_per_s": round(rows_sent / seconds) if complete else 0}
+
+
+def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[str], memory: bool = False,
+            timeout: float = 900) -> dict:
+    topics, alerts_topic, folder, config, cfg, csvs = _prepare(broker, work, name, data)
+    lateness, duration, slide = cfg.live.allowed_lateness_seconds, cfg.window.duration_seconds, cfg.window.slide_seconds
+    jobs = {job: Service(config, job, folder).start() for job in csvs}
+    rss, stamps_file = {job: [] for job in jobs}, folder / "stamps.json"
+    held = {job: [] for job in jobs}
+    try:
+        wait_ready(jobs)
         with Follower(csvs, broker.bootstrap, alerts_topic) as follow:
             sender = subprocess.Popen(bench_command("sendloop", config, *send_args, "--stamps", stamps_file),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
@@ -185,6 +252,9 @@ def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[s
                 if memory:
                     for job, j in jobs.items():
                         rss[job].append((time.monotonic(), tree_rss_mib(j.proc.pid)))
+                        state = HELD.findall(j.text())
+                        if state:
+                            held[job].append((time.monotonic(), int(state[-1])))
                 time.sleep(1.0 if memory else 0.2)
                 if time.monotonic() - t0 > timeout:
                     sender.kill()
@@ -194,27 +264,7 @@ def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[s
             doc = json.loads(stamps_file.read_text())
             sent = doc["rows"]
             last_et = max(et for et, _ in sent)
-            # Done when the windows the data closes (end + lateness within its reach) are all in: the
-            # latest such end has come, no row for SETTLE_S, and every alert of those rows is on the topic.
-            wait_until, count, steady = time.monotonic() + DRAIN_TIMEOUT, -1, time.monotonic()
-            complete = True
-            while True:
-                # A copy first: the follower's thread adds rows meanwhile (thousands at once after a big batch).
-                closed = {k: v for k, v in dict(follow.rows).items() if event_seconds(v[1]) + lateness <= last_et}
-                reach = max((event_seconds(v[1]) for v in closed.values()), default=0)
-                if len(closed) != count:
-                    count, steady = len(closed), time.monotonic()
-                alerts_in = all(k in follow.alerts for k, v in closed.items() if v[2])
-                if (reach + lateness > last_et - slide and alerts_in
-                        and time.monotonic() - steady >= SETTLE_S):
-                    break
-                if time.monotonic() > wait_until:
-                    # Fallen behind: measured on the windows that came, and marked incomplete.
-                    log(f"  {name}: windows closed by the data still missing after {DRAIN_TIMEOUT} s "
-                        f"(latest end {reach}, data to {last_et})")
-                    complete = False
-                    break
-                time.sleep(0.2)
+            complete = wait_drained(follow, name, last_et, lateness, slide)
             if memory:
                 for job, j in jobs.items():
                     rss[job].append((time.monotonic(), tree_rss_mib(j.proc.pid)))
@@ -228,6 +278,7 @@ def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[s
                   send_rate=round(len(sent) / max(doc["elapsed"], 1e-9)), lateness_s=lateness, window_s=duration)
     if memory:
         result["rss_mib"] = rss_at(rss, sent)
+        result["state_rows"] = rss_at({job: v for job, v in held.items() if v}, sent)
     return result
 
 
@@ -278,7 +329,8 @@ def latencies(sent: list, rows: dict, alerts: dict, lateness: int, last_et: int,
 
 
 def rss_at(rss: dict, sent: list) -> dict:
-    """Each job's resident MiB when the replay had sent 10 min, 60 min and all of its event time."""
+    """Each job's samples (resident MiB, or rows held in state) when the replay had sent 10 min,
+    60 min and all of its event time, and their peak."""
     first_et = sent[0][0]
     out = {}
     for job, samples in rss.items():
@@ -325,8 +377,12 @@ def run(broker: Broker, work: Path, runs: int) -> dict:
         if not r["kept_up"]:
             break       # a higher rate only falls further behind
     kept = [s["rate"] for s in steps if s["kept_up"]]
+    log(f"live: catch-up, both jobs started on {CATCH_UP_ROWS:,} rows already in the topics")
+    catch_up = catch_up_run(broker, work, head_of(series, CATCH_UP_ROWS))
+    log(f"  {catch_up['rows']:,} rows in {catch_up['seconds']:.1f} s: {catch_up['rows_per_s']:,} rows/s")
     result["rates"] = {"steps": steps, "highest_kept_up": max(kept) if kept else 0, "target": RATE_TARGET,
-                       "met": bool(kept) and max(kept) >= RATE_TARGET, "kept_up_p99_s": KEPT_UP_P99_S}
+                       "met": bool(kept) and max(kept) >= RATE_TARGET, "kept_up_p99_s": KEPT_UP_P99_S,
+                       "catch_up": catch_up}
     log(f"live: memory over {MEMORY_HOURS} h of event time at 2000 rows/s")
     mem = one_run(broker, work, "memory", series, ["--mode", "rate", "--rate", "2000"], memory=True, timeout=1800)
     result["memory"] = mem

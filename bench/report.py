@@ -293,6 +293,12 @@ def live_section(live: dict, runs: int) -> list[str]:
         b = r["window_and_alert_s"]
         out.append(f"| {r['rate']:,} | {_n(r['send_rate'])} | {b['p50']:.2f} / {b['p99']:.2f} / {b['max']:.2f} | "
                    f"{'yes' if r['kept_up'] else 'no'} |")
+    catch_up = live["rates"].get("catch_up")
+    if catch_up:
+        out += ["", f"Catch-up (the jobs' own highest rate, no sender on the same cores): both jobs started on "
+                    f"{catch_up['rows']:,} rows already in the topics closed their windows in {catch_up['seconds']:.1f} s "
+                    f"from waiting for data: **{_n(catch_up['rows_per_s'])} rows/s**"
+                    + ("" if catch_up["complete"] else " (not all windows came: fallen behind)") + "."]
     mem = live["memory"]
     out += ["", f"Memory: resident MiB of each stream job's process tree (Python driver and JVM) while "
                 f"{mem['rows_sent']:,} rows ({mem['rows_sent'] // 20 // 3600:g} h of event time) were replayed "
@@ -300,6 +306,13 @@ def live_section(live: dict, runs: int) -> list[str]:
             "| job | 10 min | 60 min | end | peak |", "| --- | --- | --- | --- | --- |"]
     for job, m in mem["rss_mib"].items():
         out.append(f"| {job} | {_n(m.get('10min'))} | {_n(m.get('60min'))} | {_n(m.get('end'))} | {_n(m.get('peak'))} |")
+    if mem.get("state_rows"):
+        out += ["", "Rows held in Spark's state (the de-duplication and the windows, from each micro-batch's progress) "
+                    "in the same run: level when the watermark drops what it no longer needs:", "",
+                "| job | 10 min | 60 min | end | peak |", "| --- | --- | --- | --- | --- |"]
+        for job, m in mem["state_rows"].items():
+            out.append(f"| {job} | {_n(m.get('10min'))} | {_n(m.get('60min'))} | {_n(m.get('end'))} | "
+                       f"{_n(m.get('peak'))} |")
     return out
 
 

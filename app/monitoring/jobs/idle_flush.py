@@ -56,6 +56,7 @@ class IdleFlush:
         self.close_by, self.lateness, self.data_source, self.stop, self.step = close_by, lateness, data_source, stop, step
         self.latest = None          # the latest event time of the data seen (seconds)
         self.pending = True         # rows may be in open windows (unknown after a restart: assume so)
+        self.state_rows = None      # rows the stateful operators held after the latest micro-batch
         self.last_data = time.monotonic()
         self.triggered = False      # the query has finished a trigger in this run
         self.lock = threading.Lock()   # progress() comes on Spark's listener thread
@@ -87,6 +88,7 @@ class IdleFlush:
         log.debug("micro-batch %d: %d rows, %s, state rows %s", progress.batchId, progress.numInputRows,
                   json.dumps(progress.durationMs, sort_keys=True),
                   [op.numRowsTotal for op in getattr(progress, "stateOperators", ())])
+        self.state_rows = sum(op.numRowsTotal for op in getattr(progress, "stateOperators", ()))
         if rows:
             self.pending, self.last_data = True, time.monotonic()
         # The data's own latest event time (Spark's eventTime max would count a mark in the batch).

@@ -200,6 +200,7 @@ class _Batches:
     def __init__(self, cfg: Config, job: Job, anchor, sink: LiveSink):
         self.cfg, self.job, self.anchor, self.sink = cfg, job, anchor, sink
         self.windows = self.alerts = self.late = 0
+        self.state_rows = lambda: None     # rows Spark's state held after the previous micro-batch
 
     def __call__(self, df, batch_id: int) -> None:
         began = time.monotonic()
@@ -217,8 +218,10 @@ class _Batches:
                             "ignored (live.allowed_lateness_seconds is %d)", batch_id, written.late,
                             self.cfg.live.allowed_lateness_seconds)
             if written.rows:
-                log.info("micro-batch %d: %d closed windows, %d alerts", batch_id, len(written.rows),
-                         len(written.alerts))
+                # The state held shows the watermark dropping what it no longer needs (it stays level).
+                held = self.state_rows()
+                log.info("micro-batch %d: %d closed windows, %d alerts%s", batch_id, len(written.rows),
+                         len(written.alerts), "" if held is None else f"; {held} rows held in state")
 
 
 WARM_UP = "warm-up"
@@ -390,6 +393,7 @@ def _serve(cfg, job, spark, folder, anchor, sink, stop) -> int:
     flush = IdleFlush(None, marks_dir, live.flush_after_seconds, cfg.window.duration_seconds,
                       live.allowed_lateness_seconds, "Kafka", stop,
                       commits_dir=folder / SPARK_CHECKPOINT / "commits")
+    batches.state_rows = lambda: flush.state_rows
     spark.streams.addListener(_progress_listener(job.stream, flush))
     # The sink closes windows in the batch that moves the latest event time past them (update mode):
     # a batch without data would change nothing but Spark's state.

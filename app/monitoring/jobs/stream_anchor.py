@@ -27,6 +27,7 @@ ANCHOR_FILE = "anchor.json"
 # The log line a stream job writes once its Spark session is up and it waits for data (the tests and
 # the bench wait for it).
 READY_LOG = "waiting for the first messages"
+LOOK_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ def _first_record_time(record) -> tuple[int, str] | None:
 
 def discover(cfg: Config, topics: list[str], stop: threading.Event, settle_seconds: float = 2.0) -> Anchor | None:
     """Waits for the first messages on `topics`; None if stopped first. After the first one, waits
-    `settle_seconds` for the other partitions' first messages (a replay fills them together)."""
+    up to `settle_seconds` for the other partitions' first messages (a replay fills them together;
+    a partition no server's key falls in stays empty)."""
     from kafka import KafkaConsumer, TopicPartition
 
     with stop_ends_connecting(stop):
@@ -81,7 +83,7 @@ def discover(cfg: Config, topics: list[str], stop: threading.Event, settle_secon
             filled = [tp for tp in parts if ends[tp] > starts[tp]]
             if filled and seen_at is None:
                 seen_at = time.monotonic()
-            if filled and time.monotonic() - seen_at >= settle_seconds:
+            if filled and (len(filled) == len(parts) or time.monotonic() - seen_at >= settle_seconds):
                 firsts = _first_records(consumer, filled, starts)
                 if firsts:
                     t0 = min(t for t, _ in firsts)
@@ -90,7 +92,8 @@ def discover(cfg: Config, topics: list[str], stop: threading.Event, settle_secon
             if not told:
                 log.info("%s on %s to anchor the window grid", READY_LOG, " and ".join(topics))
                 told = True
-            stop.wait(1.0)
+            # Every look is two offset requests; the data's first windows wait for the one that sees it.
+            stop.wait(LOOK_SECONDS)
         return None
     finally:
         consumer.close()

@@ -46,7 +46,7 @@ from tests.support.pipeline import connector_dir, write_config
 POLL_S = 0.02
 START_TIMEOUT = 240
 REAL_PACE_ROWS = 720                           # 36 timestamps of 20 servers: 180 s at the sample's pace
-RATE_STEPS = (2500, 5000, 10000, 20000)
+RATE_STEPS = (1000, 1500, 2000, 2500, 5000, 10000, 20000)
 RATE_SECONDS = 20
 KEPT_UP_P99_S = 5.0
 SETTLE_S = 3.0                                  # no new closed window this long after the data: all in

@@ -75,7 +75,9 @@ def discover(cfg: Config, topics: list[str], stop: threading.Event, settle_secon
         consumer = KafkaConsumer(**client_options(cfg), enable_auto_commit=False, group_id=None,
                                  allow_auto_create_topics=False)
     try:
-        told, seen_at = False, None
+        # Said before the first look: the data may be there already (then the grid is anchored at once).
+        log.info("%s on %s to anchor the window grid", READY_LOG, " and ".join(topics))
+        seen_at = None
         while not stop.is_set():
             parts = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
             ends = consumer.end_offsets(parts) if parts else {}
@@ -89,9 +91,6 @@ def discover(cfg: Config, topics: list[str], stop: threading.Event, settle_secon
                     t0 = min(t for t, _ in firsts)
                     kind = next(k for t, k in firsts if t == t0)
                     return Anchor(t0, kind)
-            if not told:
-                log.info("%s on %s to anchor the window grid", READY_LOG, " and ".join(topics))
-                told = True
             # Every look is two offset requests; the data's first windows wait for the one that sees it.
             stop.wait(LOOK_SECONDS)
         return None

@@ -153,6 +153,15 @@ def tree_rss_mib(pid: int) -> float:
     return sum(table[p][2] for p in tree if p in table) / 2**20
 
 
+def sample_memory(jobs: dict, rss: dict, held: dict) -> None:
+    """Each job's resident MiB now, and the rows its last micro-batch line says Spark's state held."""
+    for job, j in jobs.items():
+        rss[job].append((time.monotonic(), tree_rss_mib(j.proc.pid)))
+        state = HELD.findall(j.text())
+        if state:
+            held[job].append((time.monotonic(), int(state[-1])))
+
+
 def wait_drained(follow: Follower, name: str, last_et: int, lateness: int, slide: int) -> bool:
     """Until the windows the data closes (end + lateness within its reach) are all in: the latest such
     end has come, no new row for SETTLE_S, and every alert of those rows is on the topic. False when
@@ -175,16 +184,19 @@ def wait_drained(follow: Follower, name: str, last_et: int, lateness: int, slide
 
 
 def wait_ready(jobs: dict) -> float:
-    """Until both stream jobs' sessions wait for data; the monotonic time they both did."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while not all(READY in j.text() for j in jobs.values()):
-        for j in jobs.values():
+    """Until both stream jobs' sessions wait for data; the monotonic time the first of them did
+    (seen within 0.2 s: with data already there, that one starts its work before the other is up)."""
+    deadline, seen = time.monotonic() + START_TIMEOUT, {}
+    while len(seen) < len(jobs):
+        for name, j in jobs.items():
+            if name not in seen and READY in j.text():
+                seen[name] = time.monotonic()
             if j.proc.poll() is not None:
                 raise RuntimeError(f"{j.role} exited {j.proc.returncode}:\n{j.text()[-3000:]}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"the stream jobs' sessions not up after {START_TIMEOUT} s")
         time.sleep(0.2)
-    return time.monotonic()
+    return min(seen.values())
 
 
 def _prepare(broker: Broker, work: Path, name: str, data: Path):
@@ -223,8 +235,8 @@ def catch_up_run(broker: Broker, work: Path, data: Path) -> dict:
             complete = wait_drained(follow, "catch-up", last_et, cfg.live.allowed_lateness_seconds,
                                     cfg.window.slide_seconds)
             lateness = cfg.live.allowed_lateness_seconds
-            last_seen = max(seen for seen, end, _ in dict(follow.rows).values()
-                            if event_seconds(end) + lateness <= last_et)
+            last_seen = max((seen for seen, end, _ in dict(follow.rows).values()
+                             if event_seconds(end) + lateness <= last_et), default=ready)
     finally:
         for j in jobs.values():
             j.stop(60)
@@ -250,11 +262,7 @@ def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[s
             t0 = time.monotonic()
             while sender.poll() is None:
                 if memory:
-                    for job, j in jobs.items():
-                        rss[job].append((time.monotonic(), tree_rss_mib(j.proc.pid)))
-                        state = HELD.findall(j.text())
-                        if state:
-                            held[job].append((time.monotonic(), int(state[-1])))
+                    sample_memory(jobs, rss, held)
                 time.sleep(1.0 if memory else 0.2)
                 if time.monotonic() - t0 > timeout:
                     sender.kill()
@@ -266,8 +274,7 @@ def one_run(broker: Broker, work: Path, name: str, data: Path, send_args: list[s
             last_et = max(et for et, _ in sent)
             complete = wait_drained(follow, name, last_et, lateness, slide)
             if memory:
-                for job, j in jobs.items():
-                    rss[job].append((time.monotonic(), tree_rss_mib(j.proc.pid)))
+                sample_memory(jobs, rss, held)
             rows, alerts = dict(follow.rows), dict(follow.alerts)
     finally:
         for j in jobs.values():

@@ -79,13 +79,16 @@ def discover(cfg: Config, topics: list[str], stop: threading.Event, settle_secon
         log.info("%s on %s to anchor the window grid", READY_LOG, " and ".join(topics))
         seen_at = None
         while not stop.is_set():
-            parts = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+            known = {t: sorted(consumer.partitions_for_topic(t) or ()) for t in topics}
+            parts = [TopicPartition(t, p) for t in topics for p in known[t]]
             ends = consumer.end_offsets(parts) if parts else {}
             starts = consumer.beginning_offsets(parts) if parts else {}
             filled = [tp for tp in parts if ends[tp] > starts[tp]]
             if filled and seen_at is None:
                 seen_at = time.monotonic()
-            if filled and (len(filled) == len(parts) or time.monotonic() - seen_at >= settle_seconds):
+            # Every partition of both topics has its first message (a topic not there yet has none).
+            every = all(known.values()) and len(filled) == len(parts)
+            if filled and (every or time.monotonic() - seen_at >= settle_seconds):
                 firsts = _first_records(consumer, filled, starts)
                 if firsts:
                     t0 = min(t for t, _ in firsts)

@@ -50,13 +50,13 @@ def connector_jars(cfg: Config) -> list[Path]:
 
 
 FETCH_MAX_WAIT_MS = 10
-# Spark pushes a filter below the projections it reads, writing each column it names out again in
-# full: data_rows' filter would parse every message's JSON once per field it checks. Nothing else in
-# the stream jobs' plans gains from it (Kafka's source takes no filters).
 # The JIT's first tier only. A stream job runs the same small micro-batch again and again, beside a
 # broker and another job on a few cores: the optimising compiler (C2) kept a core busy for minutes
 # after each start, and the first windows waited behind it (bench/analysis.md, "Live").
 STREAM_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+# Spark pushes a filter below the projections it reads, writing each column it names out again in
+# full: data_rows' filter would parse every message's JSON once per field it checks. Nothing else in
+# the stream jobs' plans gains from it (Kafka's source takes no filters).
 PUSH_DOWN_RULE = "org.apache.spark.sql.catalyst.optimizer.PushDownPredicates"
 MARK_SERVER = ""     # a flush mark's rows have no server (SERVER_PATTERN never matches it)
 
@@ -140,12 +140,15 @@ def data_rows(kafka, cfg: Config, job: Job):
                         F.substring(ts, 1, 2).cast("long") * 3600 + F.substring(ts, 4, 2).cast("long") * 60
                         + F.substring(ts, 7, 2).cast("long")) \
         .when(ts.rlike(r"^\d{4}-\d{2}-\d{2} ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"),
-              F.unix_timestamp(ts, "yyyy-MM-dd HH:mm:ss"))
+              # try_: an impossible date (2026-02-30) is an unusable message, as for the consumers;
+              # under ANSI mode (Spark's default) unix_timestamp would fail the query on it, again
+              # after every restart.
+              F.unix_seconds(F.try_to_timestamp(ts, F.lit("yyyy-MM-dd HH:mm:ss"))))
     # The producer's event time (epoch ms); a message without it is placed by its ts, as the consumers do.
     event_ms = F.col("event_ms")
     # A ts that is not one of the two forms makes the message unusable, as for the consumers.
     t = F.when(ts_seconds.isNotNull(), F.when(event_ms.isNull(), ts_seconds)
-               .when(event_ms.rlike(r"^\d+$"), F.expr("cast(event_ms as long) div 1000")))
+               .when(event_ms.rlike(r"^\d+$"), F.expr("try_cast(event_ms as long) div 1000")))
 
     def value(m):
         v = measured(F.col(m.metric))
@@ -273,9 +276,10 @@ def warm_up(spark, cfg: Config, job: Job, scratch: Path, stop: threading.Event) 
 
 
 def warm_up_kafka(spark, cfg: Config, job: Job) -> None:
-    """A batch read of at most one message of the job's topics through the same parsing: Kafka's
-    client classes, the broker's metadata and the Kafka rows' code are then ready for the stream's
-    first micro-batch. Short timeouts: an unreachable broker is for the anchor's wait to report."""
+    """A batch read of one message of the job's topics (a fetch of one partition) through the same
+    parsing: Kafka's client classes, the broker's metadata and the Kafka rows' code are then ready for
+    the stream's first micro-batch. Short timeouts; a failure is only logged (DEBUG): the job goes on
+    to wait for its data, and its stream reports what is wrong."""
     began = time.monotonic()
     try:
         (spark.read.format("kafka").options(**spark_kafka_options(cfg))
@@ -283,8 +287,10 @@ def warm_up_kafka(spark, cfg: Config, job: Job) -> None:
          .option("startingOffsets", "earliest").option("endingOffsets", "latest").option("includeHeaders", "true")
          .option("groupIdPrefix", f"monitoring-{job.stream}").option("fetchOffset.numRetries", "1")
          .option("kafka.default.api.timeout.ms", "5000").option("kafka.request.timeout.ms", "5000")
-         .load().transform(lambda messages: data_rows(messages, cfg, job)).limit(1).collect())
-    except Exception as exc:  # a warm-up only: the anchor's wait and the stream report what is wrong
+         .option("kafkaConsumer.pollTimeoutMs", "5000")
+         # limit first: one message read, whatever the filter of data_rows would skip.
+         .load().limit(1).transform(lambda messages: data_rows(messages, cfg, job)).collect())
+    except Exception as exc:  # a warm-up only: the stream reports what is wrong
         why = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
         log.debug("Kafka warm-up skipped after %.1f s: %s", time.monotonic() - began, why)
         return
@@ -334,7 +340,8 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
     # Each state partition is a task of every micro-batch, data or not: a few rows a second need one.
     spark = spark_session(cfg, master or cfg.spark.master, jars, app_name=job.stream,
                           shuffle_partitions=live.shuffle_partitions, java_options=STREAM_JAVA_OPTIONS)
-    spark.conf.set("spark.sql.optimizer.excludedRules", PUSH_DOWN_RULE)
+    excluded = spark.conf.get("spark.sql.optimizer.excludedRules", "") or ""
+    spark.conf.set("spark.sql.optimizer.excludedRules", ",".join(r for r in (excluded, PUSH_DOWN_RULE) if r))
     previous = [signal.signal(sig, lambda *_: stop.set()) for sig in SIGNALS]
     try:
         warm_up(spark, cfg, job, folder.with_name(f"{folder.name}.{WARM_UP}"), stop)

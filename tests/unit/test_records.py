@@ -3,7 +3,7 @@ import json
 import pytest
 
 from monitoring.core.records import (COLUMNS, RowError, csv_line, decode_message, encode_messages, header_columns,
-                              number_text, parse_row)
+                                     message_event_time, number_text, parse_row)
 
 GOOD = ["10:00:05", "server_1", "45.30", "61.00", "1200.50", "800.25", "300.00"]
 
@@ -97,3 +97,15 @@ def test_an_origin_header_other_than_digest_and_ascii_line_is_a_row_error(header
     with pytest.raises(RowError, match=f"header {ORIGIN_HEADER} is not <digest>:<line>"):
         message_origin({ORIGIN_HEADER: header})
     assert message_origin({ORIGIN_HEADER: b"abc:42"}) == ("abc", 42)
+
+
+@pytest.mark.parametrize("raw, seconds", [("1796316724000", 1796316724), ("0", 0), ("253402300799999", 253402300799)])
+def test_an_event_time_header_is_epoch_milliseconds(raw, seconds):
+    assert message_event_time({"event_time": raw}) == seconds
+
+
+@pytest.mark.parametrize("raw", ["12x", "-5", "", "253402300800000", "9000000000000000000", "1" * 30])
+def test_an_event_time_past_year_9999_or_not_digits_is_refused_by_name(raw):
+    # The stream jobs skip the same messages (tests/unit/test_stream_state_schema.py).
+    with pytest.raises(RowError, match="header event_time is not epoch milliseconds"):
+        message_event_time({"event_time": raw})

@@ -60,7 +60,8 @@ def test_messages_with_any_headers_become_rows(spark):
 
 
 def test_an_impossible_date_or_event_time_is_an_unusable_message_not_a_failed_query(spark):
-    """Under ANSI mode a ts of 2026-02-30 or an event time past a long's range failed the whole query
+    """Under ANSI mode a ts of 2026-02-30 or an event time past a long's range (or past the timestamps')
+    failed the whole query
     (and again after every restart, the message being still there): each is skipped, as the
     consumers skip a row they cannot place, and the messages around it are rows."""
     cfg = load_config(EXAMPLE_CONFIG)
@@ -71,8 +72,10 @@ def test_an_impossible_date_or_event_time_is_an_unusable_message_not_a_failed_qu
             ('{"ts": "2026-02-30 10:00:00", "server_id": "web1", "cpu_pct": 12.5}', []),
             ('{"ts": "2026-12-03 16:52:04", "server_id": "web1", "cpu_pct": 12.5}',
              [("event_time", b"123456789012345678901234567890")]),
+            ('{"ts": "2026-12-03 16:52:04", "server_id": "web1", "cpu_pct": 12.5}', [("event_time", b"9000000000000000000")]),
+            ('{"ts": "2026-12-03 16:52:04", "server_id": "web1", "cpu_pct": 12.5}', [("event_time", b"253402300800000")]),
             ('{"ts": "2026-12-03 16:52:09", "server_id": "web1", "cpu_pct": 13.5}', [])]
     frame = spark.createDataFrame([(None, v.encode(), topic, 0, i, None, 0, h) for i, (v, h) in enumerate(msgs)], KAFKA)
     rows = data_rows(frame, cfg, job).orderBy("key").collect()
     assert [(r["key"], r["t"], r["v1"]) for r in rows] == [(f"{topic}/0/0", 1796316724, 12.5),
-                                                           (f"{topic}/0/3", 1796316729, 13.5)]
+                                                           (f"{topic}/0/5", 1796316729, 13.5)]

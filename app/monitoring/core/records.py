@@ -124,6 +124,9 @@ def decode_message(topic_key: str, value: bytes | None) -> tuple[str, ...]:
 # Record headers the producer sets: where the order of the data file is known, so the event time
 # of a time-only row (its day) and the row's origin travel with the message.
 EVENT_TIME_HEADER = "event_time"   # epoch milliseconds, ASCII digits
+# 9999-12-31 23:59:59.999 UTC: the latest a timestamp is written as; the stream jobs skip a later
+# one too (Spark's timestamps overflow far beyond it and fail the query under ANSI mode).
+MAX_EVENT_MS = 253_402_300_799_999
 ORIGIN_HEADER = "origin"           # "<data file digest>:<line number>"
 
 
@@ -139,8 +142,8 @@ def message_event_time(headers: dict) -> int | None:
     raw = headers.get(EVENT_TIME_HEADER)
     if raw is None:
         return None
-    if not raw.isdigit():
-        raise RowError(f"header {EVENT_TIME_HEADER} is not epoch milliseconds ({short(raw)})")
+    if not raw.isdigit() or len(raw) > len(str(MAX_EVENT_MS)) or int(raw) > MAX_EVENT_MS:
+        raise RowError(f"header {EVENT_TIME_HEADER} is not epoch milliseconds up to year 9999 ({short(raw)})")
     return int(raw) // 1000
 
 

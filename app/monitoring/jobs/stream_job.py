@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..core.config import Config
 from ..core.timeline import TIME_ONLY
-from ..core.records import EVENT_TIME_HEADER, ORIGIN_HEADER, PERCENT_METRICS, SERVER_PATTERN
+from ..core.records import EVENT_TIME_HEADER, MAX_EVENT_MS, ORIGIN_HEADER, PERCENT_METRICS, SERVER_PATTERN
 from ..kafka_connection import StoppedWhileConnecting, client_options, spark_kafka_options, stop_ends_connecting
 from ..kafka_connection import unreachable_message
 from ..wiring import TEAM_CSV_LEAD, Job
@@ -148,7 +148,8 @@ def data_rows(kafka, cfg: Config, job: Job):
     event_ms = F.col("event_ms")
     # A ts that is not one of the two forms makes the message unusable, as for the consumers.
     t = F.when(ts_seconds.isNotNull(), F.when(event_ms.isNull(), ts_seconds)
-               .when(event_ms.rlike(r"^\d+$"), F.expr("try_cast(event_ms as long) div 1000")))
+               .when(event_ms.rlike(r"^\d+$") & (F.expr("try_cast(event_ms as long)") <= MAX_EVENT_MS),
+                     F.expr("try_cast(event_ms as long) div 1000")))
 
     def value(m):
         v = measured(F.col(m.metric))

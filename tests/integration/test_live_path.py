@@ -208,3 +208,14 @@ def test_a_24h_series_replayed_before_the_job_starts_gives_the_reference(kafka_b
     assert got == want
     starts = [line.split(",")[1] for line in got.splitlines()[1:] if line.startswith("server_1,")]
     assert starts[0] == "10:00:00" and starts[-1] == "09:59:50"
+
+
+def test_an_unreachable_broker_is_a_clear_error(tmp_path):
+    """A stream job started while the broker is down says so in one line and exits 1 (it was a
+    traceback of kafka-python's NoBrokersAvailable), after its warm-up's short wait."""
+    config = write_config(tmp_path, "127.0.0.1:9", "nobroker", kafka={"connect_timeout_seconds": 3},
+                          live={"connector_dir": str(connector_dir())})
+    res = run(config, "stream-job1", timeout=240)
+    assert res.returncode == 1, res.stderr[-3000:]
+    last = res.stderr.strip().splitlines()[-1]
+    assert "cannot reach the Kafka broker at 127.0.0.1:9 within 3 s" in last, res.stderr[-3000:]

@@ -326,6 +326,8 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def run(cfg: Config, job: Job, master: str | None = None) -> int:
+    from kafka.errors import KafkaError
+
     live = cfg.live
     if not live.enabled:
         raise JobError("the live path is off (live.enabled: false in the config)")
@@ -347,7 +349,13 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
     try:
         warm_up(spark, cfg, job, folder.with_name(f"{folder.name}.{WARM_UP}"), stop)
         topics = [cfg.topics.name(k) for k in job.topics]
-        anchor = stream_anchor.anchor_for(cfg, folder, topics, stop)
+        try:
+            anchor = stream_anchor.anchor_for(cfg, folder, topics, stop)
+        except StoppedWhileConnecting:
+            log.info("%s: stopped before the broker answered; nothing was read", job.stream)
+            return 0
+        except KafkaError as exc:
+            raise JobError(unreachable_message(cfg, exc)) from None
         if anchor is None:
             log.info("%s stopped before any data came", job.stream)
             return 0

@@ -61,24 +61,28 @@ PUSH_DOWN_RULE = "org.apache.spark.sql.catalyst.optimizer.PushDownPredicates"
 MARK_SERVER = ""     # a flush mark's rows have no server (SERVER_PATTERN never matches it)
 
 
+def kafka_source(reader, cfg: Config, job: Job):
+    """Spark's Kafka source of the job's two topics (a stream's reader, or the warm-up's batch one):
+    from the earliest offset, with headers, as the job's login and consumer groups (its ACLs)."""
+    return (reader.format("kafka").options(**spark_kafka_options(cfg))
+            .option("subscribe", ",".join(cfg.topics.name(k) for k in job.topics))
+            .option("startingOffsets", "earliest")
+            .option("includeHeaders", "true")
+            # Segments deleted by retention, or topics re-created afresh: go on from what is there.
+            .option("failOnDataLoss", "false")
+            .option("groupIdPrefix", f"monitoring-{job.stream}")
+            # A task's consumer finds the broker still holding its previous prefetch (a fetch past the
+            # data, answered after fetch.max.wait.ms, 500 ms by default) and waits for it before it
+            # can fetch its own range: half a second per task, a few per micro-batch (bench/analysis.md).
+            .option("kafka.fetch.max.wait.ms", str(FETCH_MAX_WAIT_MS)))
+
+
 def _rows(spark, cfg: Config, job: Job, marks_dir: Path):
     """Both topics and the flush marks as one frame: (key, t, server_id, v1, v2), t in epoch seconds."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    names = {k: cfg.topics.name(k) for k in job.topics}
-    kafka = (spark.readStream.format("kafka").options(**spark_kafka_options(cfg))
-             .option("subscribe", ",".join(names.values()))
-             .option("startingOffsets", "earliest")
-             .option("includeHeaders", "true")
-             # Segments deleted by retention, or topics re-created afresh: go on from what is there.
-             .option("failOnDataLoss", "false")
-             .option("groupIdPrefix", f"monitoring-{job.stream}")
-             # A task's consumer finds the broker still holding its previous prefetch (a fetch past the
-             # data, answered after fetch.max.wait.ms, 500 ms by default) and waits for it before it
-             # can fetch its own range: half a second per task, a few per micro-batch (bench/analysis.md).
-             .option("kafka.fetch.max.wait.ms", str(FETCH_MAX_WAIT_MS))
-             .load())
+    kafka = kafka_source(spark.readStream, cfg, job).load()
     marks = (spark.readStream.schema(T.StructType([T.StructField("t", T.LongType())]))
              .option("cleanSource", "delete").json(str(marks_dir)))
     data = data_rows(kafka, cfg, job).observe(DATA_METRIC, F.max("t").alias(DATA_LATEST))
@@ -283,10 +287,8 @@ def warm_up_kafka(spark, cfg: Config, job: Job) -> None:
     to wait for its data, and its stream reports what is wrong."""
     began = time.monotonic()
     try:
-        (spark.read.format("kafka").options(**spark_kafka_options(cfg))
-         .option("subscribe", ",".join(cfg.topics.name(k) for k in job.topics))
-         .option("startingOffsets", "earliest").option("endingOffsets", "latest").option("includeHeaders", "true")
-         .option("groupIdPrefix", f"monitoring-{job.stream}").option("fetchOffset.numRetries", "1")
+        (kafka_source(spark.read, cfg, job)
+         .option("endingOffsets", "latest").option("fetchOffset.numRetries", "1")
          .option("kafka.default.api.timeout.ms", "5000").option("kafka.request.timeout.ms", "5000")
          .option("kafkaConsumer.pollTimeoutMs", "5000")
          # limit first: one message read, whatever the filter of data_rows would skip.

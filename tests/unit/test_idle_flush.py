@@ -12,6 +12,7 @@ LATENESS, DURATION = 120, 30
 
 class IdleQuery:
     status = {"message": "Waiting for data to arrive", "isDataAvailable": False, "isTriggerActive": False}
+    lastProgress = None
 
 
 class BusyQuery(IdleQuery):
@@ -24,13 +25,13 @@ def commit(folder, batch, watermark_s):
     (folder / str(batch)).write_text("v1\n" + json.dumps({"nextBatchWatermarkMs": watermark_s * 1000}))
 
 
-def marks_after_restart(tmp_path, wait=1.0, query=IdleQuery, progresses=()):
+def marks_after_restart(tmp_path, wait=1.0, query=IdleQuery, batches=()):
     marks = tmp_path / "flush-marks"
     stop = threading.Event()
-    flush = IdleFlush(query(), marks, 0.2, DURATION, LATENESS, "Kafka", stop,
+    flush = IdleFlush(query(), marks, 0.2, DURATION, LATENESS, stop,
                       commits_dir=tmp_path / "commits", step=0.05).start()
-    for p in progresses:
-        flush.progress(p)
+    for data_latest in batches:
+        flush.batch(data_latest)
     time.sleep(wait)
     stop.set()
     flush.thread.join(timeout=5)
@@ -65,28 +66,56 @@ def test_no_mark_while_a_long_batch_of_data_runs(tmp_path):
     assert marks_after_restart(tmp_path, query=BusyQuery) == []
 
 
-class Source:
-    def __init__(self, description, rows):
-        self.description, self.numInputRows = description, rows
+def test_the_data_of_this_run_is_flushed_from_the_batches_the_sink_hands_over(tmp_path):
+    # A fresh query (no commit yet): two batches of data, the later one with the latest event time,
+    # then a batch without data (duplicates or unusable messages alone).
+    assert marks_after_restart(tmp_path, batches=[43300, 43345, None]) == [43345 + DURATION + LATENESS]
 
 
-class Progress:
-    """What Spark's listener hands over for one micro-batch (the fields the flush reads)."""
-
-    def __init__(self, batch, data_rows, latest=None, mark_rows=0):
-        self.batchId, self.numInputRows = batch, data_rows + mark_rows
-        self.sources = [Source("KafkaV2[Subscribe[cpu,mem]]", data_rows), Source("FileStreamSource[marks]", mark_rows)]
-        self.observedMetrics = {"data": {"latest": latest}} if latest is not None else {}
-        self.durationMs = {"addBatch": 10, "triggerExecution": 12}
-
-
-def test_the_data_of_this_run_is_flushed_from_the_progress_the_listener_hands_over(tmp_path):
-    # A fresh query (no commit yet): two batches of data, the later one with the latest event time.
-    progresses = [Progress(0, 80, latest=43300), Progress(1, 40, latest=43345), Progress(2, 0)]
-    assert marks_after_restart(tmp_path, progresses=progresses) == [43345 + DURATION + LATENESS]
+def test_the_latest_event_time_is_the_latest_of_all_batches(tmp_path):
+    # Partitions' skew: a later batch may hold earlier event times only.
+    assert marks_after_restart(tmp_path, batches=[43345, 43300]) == [43345 + DURATION + LATENESS]
 
 
 def test_a_batch_of_flush_marks_alone_is_not_new_data(tmp_path):
     (tmp_path / LAST_MARK).write_text(json.dumps({"t": 43345 + DURATION + LATENESS}))
     commit(tmp_path / "commits", 3, 43345 + DURATION)   # the watermark the mark set
-    assert marks_after_restart(tmp_path, progresses=[Progress(4, 0, mark_rows=1)]) == []
+    assert marks_after_restart(tmp_path, batches=[None]) == []
+
+
+class Operator:
+    def __init__(self, rows):
+        self.numRowsTotal = rows
+
+
+class ReportingQuery(IdleQuery):
+    """Spark's latest progress, the fields the flush reads (pyspark's StreamingQueryProgress)."""
+    calls = 0
+
+    @property
+    def lastProgress(self):
+        ReportingQuery.calls += 1
+        progress = type("Progress", (), {})()
+        progress.batchId, progress.numInputRows = 7, 120
+        progress.stateOperators = [Operator(300), Operator(45)]
+        progress.durationMs = {"addBatch": 10, "triggerExecution": 12}
+        return progress
+
+
+class BrokenReportQuery(IdleQuery):
+    @property
+    def lastProgress(self):
+        raise RuntimeError("py4j is gone")
+
+
+def test_the_state_rows_come_from_the_latest_progress(tmp_path):
+    stop = threading.Event()
+    flush = IdleFlush(ReportingQuery(), tmp_path / "flush-marks", 60, DURATION, LATENESS, stop, step=0.05).start()
+    time.sleep(0.3)
+    stop.set()
+    flush.thread.join(timeout=5)
+    assert flush.state_rows == 345 and flush.reported == 7 and ReportingQuery.calls >= 2
+
+
+def test_a_progress_that_cannot_be_read_does_not_stop_the_flush(tmp_path):
+    assert marks_after_restart(tmp_path, query=BrokenReportQuery, batches=[43345]) == [43345 + DURATION + LATENESS]

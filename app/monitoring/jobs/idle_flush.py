@@ -28,8 +28,6 @@ from pathlib import Path
 log = logging.getLogger("stream-job")
 
 LAST_MARK = "last-flush.json"     # beside the marks folder: the event time of the last mark sent
-# The query observes the data's latest event time per micro-batch (Dataset.observe) under this name.
-DATA_METRIC, DATA_LATEST = "data", "latest"
 
 
 def committed_watermark(commits_dir: Path) -> int | None:
@@ -48,18 +46,19 @@ def committed_watermark(commits_dir: Path) -> int | None:
 
 class IdleFlush:
     def __init__(self, query, marks_dir: Path, flush_after: float, close_by: int, lateness: int,
-                 data_source: str, stop: threading.Event, commits_dir: Path | None = None, step: float = 0.5):
+                 stop: threading.Event, commits_dir: Path | None = None, step: float = 0.5):
         """`close_by`: seconds past the latest event time that close every window holding it (the
-        window's duration); `data_source`: a text in the Kafka source's progress description;
-        `commits_dir`: the query checkpoint's commits/ folder (where a restart resumes)."""
+        window's duration); `commits_dir`: the query checkpoint's commits/ folder (where a restart
+        resumes)."""
         self.query, self.marks_dir, self.flush_after = query, marks_dir, flush_after
-        self.close_by, self.lateness, self.data_source, self.stop, self.step = close_by, lateness, data_source, stop, step
+        self.close_by, self.lateness, self.stop, self.step = close_by, lateness, stop, step
         self.latest = None          # the latest event time of the data seen (seconds)
         self.pending = True         # rows may be in open windows (unknown after a restart: assume so)
-        self.state_rows = None      # rows the stateful operators held after the latest micro-batch
+        self.state_rows = None      # rows the stateful operators held after the latest progress read
+        self.reported = None        # the batch id of the latest progress read
         self.last_data = time.monotonic()
         self.triggered = False      # the query has finished a trigger in this run
-        self.lock = threading.Lock()   # progress() comes on Spark's listener thread
+        self.lock = threading.Lock()   # batch() comes on the query's thread
         self.thread = threading.Thread(target=self._run, name="idle-flush", daemon=True)
         if commits_dir is not None:
             self._resume(commits_dir)
@@ -82,20 +81,28 @@ class IdleFlush:
         self.thread.start()
         return self
 
-    def _observe(self, progress) -> None:
-        rows = sum(s.numInputRows for s in progress.sources if self.data_source in s.description)
-        # Where a micro-batch's time goes (--log-level DEBUG): Spark's own phases, in ms.
+    def batch(self, data_latest: int | None) -> None:
+        """One micro-batch, as the sink saw it: the latest event time of the data's rows it counted
+        (None: none, a batch of flush marks, duplicates or unusable messages alone). The sink hands
+        it over: Spark's progress reaches Python through a listener whose every event costs a
+        hundred py4j calls, a tenth of the job's CPU (bench/analysis.md, "Live")."""
+        with self.lock:
+            self.triggered = True
+            if data_latest is not None:
+                self.pending, self.last_data = True, time.monotonic()
+                self.latest = max(self.latest or 0, int(data_latest))
+
+    def _report(self) -> None:
+        """The latest progress (one JSON through py4j): the rows Spark's state holds, and at
+        --log-level DEBUG where a micro-batch's time went (Spark's own phases, in ms)."""
+        progress = self.query.lastProgress
+        if progress is None or progress.batchId == self.reported:
+            return
+        self.reported = progress.batchId
+        held = [op.numRowsTotal for op in progress.stateOperators]
+        self.state_rows = sum(held)
         log.debug("micro-batch %d: %d rows, %s, state rows %s", progress.batchId, progress.numInputRows,
-                  json.dumps(progress.durationMs, sort_keys=True),
-                  [op.numRowsTotal for op in getattr(progress, "stateOperators", ())])
-        self.state_rows = sum(op.numRowsTotal for op in getattr(progress, "stateOperators", ()))
-        if rows:
-            self.pending, self.last_data = True, time.monotonic()
-        # The data's own latest event time (Spark's eventTime max would count a mark in the batch).
-        metric = (progress.observedMetrics or {}).get(DATA_METRIC)
-        latest = metric[DATA_LATEST] if metric is not None else None
-        if latest is not None:
-            self.latest = max(self.latest or 0, int(latest))
+                  json.dumps(progress.durationMs, sort_keys=True), held)
 
     def _idle_clock(self, status) -> None:
         """Idle means the query has looked for data in this run and found none. A micro-batch of
@@ -106,18 +113,16 @@ class IdleFlush:
         if status.get("isDataAvailable") or not self.triggered:
             self.last_data = time.monotonic()
 
-    def progress(self, progress) -> None:
-        """One finished micro-batch of this run (Spark's listener calls it once per batch)."""
-        with self.lock:
-            self._observe(progress)
-            self.triggered = True
-
     def _run(self) -> None:
         while not self.stop.wait(self.step):
             try:
                 status = self.query.status
             except Exception:  # the query is stopping; its own error is reported by the job
                 return
+            try:
+                self._report()
+            except Exception as exc:  # a report only: the flush goes on
+                log.debug("no progress read: %s", exc)
             with self.lock:
                 self._idle_clock(status)
                 idle = time.monotonic() - self.last_data

@@ -27,7 +27,7 @@ from ..kafka_connection import StoppedWhileConnecting, client_options, spark_kaf
 from ..kafka_connection import unreachable_message
 from ..wiring import TEAM_CSV_LEAD, Job
 from . import stream_anchor
-from .idle_flush import DATA_LATEST, DATA_METRIC, IdleFlush
+from .idle_flush import IdleFlush
 from .live_sink import LiveSink, SinkError, earlier_version, move_aside
 from .window_closing import Window
 from .windowed_job import JobError, aggregate, measured, spark_session, team_columns
@@ -85,8 +85,7 @@ def _rows(spark, cfg: Config, job: Job, marks_dir: Path):
     kafka = kafka_source(spark.readStream, cfg, job).load()
     marks = (spark.readStream.schema(T.StructType([T.StructField("t", T.LongType())]))
              .option("cleanSource", "delete").json(str(marks_dir)))
-    data = data_rows(kafka, cfg, job).observe(DATA_METRIC, F.max("t").alias(DATA_LATEST))
-    return state_columns(data.unionByName(mark_rows(marks)))
+    return state_columns(data_rows(kafka, cfg, job).unionByName(mark_rows(marks)))
 
 
 def state_columns(rows):
@@ -184,8 +183,13 @@ def _windows(rows, cfg: Config, job: Job, t0: int):
             .agg(aggregate(job.first, "v1"), aggregate(job.second, "v2"), F.max("t").alias("latest")))
 
 
-def updated_windows(df, cfg: Config, job: Job, anchor) -> tuple[list[Window], int | None]:
-    """A micro-batch's updated windows as the live CSV's rows, and the latest event time of its rows."""
+def updated_windows(df, cfg: Config, job: Job, anchor) -> tuple[list[Window], int | None, int | None]:
+    """A micro-batch's updated windows as the live CSV's rows; the latest event time of its rows,
+    and of its data's rows alone (None: it had none).
+
+    A window's `latest` is the latest event time of all its rows so far, so the latest over a
+    batch's windows may be an earlier batch's: never later than the stream's latest, which is what
+    the sink and the idle flush keep."""
     from pyspark.sql import functions as F
 
     t0, slide = anchor.t0, cfg.window.slide_seconds
@@ -199,22 +203,24 @@ def updated_windows(df, cfg: Config, job: Job, anchor) -> tuple[list[Window], in
     rows = out.collect()
     end = t0 + cfg.window.duration_seconds
     updates = [Window(r[0], r[2], end + r[2] * slide, tuple(r)[:1] + tuple(r)[4:]) for r in rows if r[3]]
-    return updates, max((r[1] for r in rows if r[1] is not None), default=None)
+    latest = max((r[1] for r in rows if r[1] is not None), default=None)
+    data_latest = max((r[1] for r in rows if r[1] is not None and r[0] != MARK_SERVER), default=None)
+    return updates, latest, data_latest
 
 
 class _Batches:
     """foreachBatch: a micro-batch's updated windows -> the team CSV's rows -> the sink."""
 
-    def __init__(self, cfg: Config, job: Job, anchor, sink: LiveSink):
-        self.cfg, self.job, self.anchor, self.sink = cfg, job, anchor, sink
+    def __init__(self, cfg: Config, job: Job, anchor, sink: LiveSink, flush: IdleFlush):
+        self.cfg, self.job, self.anchor, self.sink, self.flush = cfg, job, anchor, sink, flush
         self.windows = self.alerts = self.late = 0
-        self.state_rows = lambda: None     # rows Spark's state held after the previous micro-batch
 
     def __call__(self, df, batch_id: int) -> None:
         began = time.monotonic()
-        updates, latest = updated_windows(df, self.cfg, self.job, self.anchor)
+        updates, latest, data_latest = updated_windows(df, self.cfg, self.job, self.anchor)
         computed = time.monotonic()
         written = self.sink.write(batch_id, updates, latest, self.job)
+        self.flush.batch(data_latest)
         log.debug("micro-batch %d: %d windows updated, computed in %.0f ms, written in %.0f ms", batch_id,
                   len(updates), (computed - began) * 1000, (time.monotonic() - computed) * 1000)
         if written is not None:
@@ -227,7 +233,7 @@ class _Batches:
                             self.cfg.live.allowed_lateness_seconds)
             if written.rows:
                 # The state held shows the watermark dropping what it no longer needs (it stays level).
-                held = self.state_rows()
+                held = self.flush.state_rows
                 log.info("micro-batch %d: %d closed windows, %d alerts%s", batch_id, len(written.rows),
                          len(written.alerts), "" if held is None else f"; {held} rows held in state")
 
@@ -381,38 +387,13 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
         spark.stop()
 
 
-def _progress_listener(name: str, flush: IdleFlush):
-    """Spark's listener: each finished micro-batch of the query `name`, once, to the idle flush
-    (polling query.recentProgress instead re-reads up to a hundred progresses through py4j)."""
-    from pyspark.sql.streaming import StreamingQueryListener
-
-    class Progress(StreamingQueryListener):
-        def onQueryStarted(self, event):
-            pass
-
-        def onQueryProgress(self, event):
-            if event.progress.name == name:
-                flush.progress(event.progress)
-
-        def onQueryIdle(self, event):
-            pass
-
-        def onQueryTerminated(self, event):
-            pass
-
-    return Progress()
-
-
 def _serve(cfg, job, spark, folder, anchor, sink, stop) -> int:
     live = cfg.live
     marks_dir = folder / FLUSH_MARKS
     marks_dir.mkdir(parents=True, exist_ok=True)
-    batches = _Batches(cfg, job, anchor, sink)
     flush = IdleFlush(None, marks_dir, live.flush_after_seconds, cfg.window.duration_seconds,
-                      live.allowed_lateness_seconds, "Kafka", stop,
-                      commits_dir=folder / SPARK_CHECKPOINT / "commits")
-    batches.state_rows = lambda: flush.state_rows
-    spark.streams.addListener(_progress_listener(job.stream, flush))
+                      live.allowed_lateness_seconds, stop, commits_dir=folder / SPARK_CHECKPOINT / "commits")
+    batches = _Batches(cfg, job, anchor, sink, flush)
     # The sink closes windows in the batch that moves the latest event time past them (update mode):
     # a batch without data would change nothing but Spark's state.
     spark.conf.set("spark.sql.streaming.noDataMicroBatches.enabled", "false")

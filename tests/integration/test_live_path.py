@@ -219,3 +219,11 @@ def test_an_unreachable_broker_is_a_clear_error(tmp_path):
     assert res.returncode == 1, res.stderr[-3000:]
     last = res.stderr.strip().splitlines()[-1]
     assert "cannot reach the Kafka broker at 127.0.0.1:9 within 3 s" in last, res.stderr[-3000:]
+
+
+def test_the_checkpoints_are_written_by_the_file_system_api_without_crc_files(live_replay):
+    # stream_job.CHECKPOINT_SETTINGS: the checksummed FileContext default would leave a .crc beside
+    # every offset, commit and state file (and start processes to write them).
+    checkpoints = [p for p in (live_replay["work"] / "output").rglob("*") if "spark" in p.parts]
+    assert any(p.parent.name == "commits" for p in checkpoints), "no stream checkpoint found"
+    assert not [p for p in checkpoints if p.name.endswith(".crc")]

@@ -59,6 +59,17 @@ STREAM_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
 # the stream jobs' plans gains from it (Kafka's source takes no filters).
 PUSH_DOWN_RULE = "org.apache.spark.sql.catalyst.optimizer.PushDownPredicates"
 MARK_SERVER = ""     # a flush mark's rows have no server (SERVER_PATTERN never matches it)
+# The checkpoint's files through Hadoop's FileSystem API, on the local file system without .crc
+# files. pyspark ships no Hadoop native library, so Spark's default (the FileContext API over the
+# checksummed local file system) starts a process, `readlink`, for both ends of every rename and a
+# `chmod` for every file it creates and its .crc: some twenty processes per micro-batch, most of the
+# offset and commit logs' time (bench/analysis.md, "Live"). The FileSystem-based manager needs an
+# atomic rename, which rename(2) on one local file system is.
+CHECKPOINT_SETTINGS = {
+    "spark.sql.streaming.checkpointFileManagerClass":
+        "org.apache.spark.sql.execution.streaming.checkpointing.FileSystemBasedCheckpointFileManager",
+    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
+}
 
 
 def kafka_source(reader, cfg: Config, job: Job):
@@ -350,7 +361,8 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
     # first data, so the first windows come a trigger after the data, not a JVM start later.
     # Each state partition is a task of every micro-batch, data or not: a few rows a second need one.
     spark = spark_session(cfg, master or cfg.spark.master, jars, app_name=job.stream,
-                          shuffle_partitions=live.shuffle_partitions, java_options=STREAM_JAVA_OPTIONS)
+                          shuffle_partitions=live.shuffle_partitions, java_options=STREAM_JAVA_OPTIONS,
+                          settings=CHECKPOINT_SETTINGS)
     excluded = spark.conf.get("spark.sql.optimizer.excludedRules", "") or ""
     spark.conf.set("spark.sql.optimizer.excludedRules", ",".join(r for r in (excluded, PUSH_DOWN_RULE) if r))
     previous = [signal.signal(sig, lambda *_: stop.set()) for sig in SIGNALS]

@@ -214,10 +214,12 @@ def driver_anchor(events, job: Job) -> int | None:
 
 
 def spark_session(cfg: Config, master: str, jars: list[Path] | None = None, app_name: str = "monitoring",
-                  shuffle_partitions: int | None = None, java_options: str | None = None):
+                  shuffle_partitions: int | None = None, java_options: str | None = None,
+                  settings: dict[str, str] | None = None):
     """The jobs' session; `jars`: extra jars on its class path (the stream jobs' Kafka connector,
     installed beside the app, never fetched at run time); `shuffle_partitions`: instead of
-    spark.shuffle_partitions (the stream jobs' own); `java_options`: the JVMs' own flags."""
+    spark.shuffle_partitions (the stream jobs' own); `java_options`: the JVMs' own flags;
+    `settings`: a job's own Spark settings, set when the session starts."""
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         raise JobError("Spark needs Java 17 or newer: install a JRE or set JAVA_HOME")
     from pyspark.sql import SparkSession
@@ -237,6 +239,8 @@ def spark_session(cfg: Config, master: str, jars: list[Path] | None = None, app_
     if java_options:
         builder = (builder.config("spark.driver.extraJavaOptions", java_options)
                    .config("spark.executor.extraJavaOptions", java_options))
+    for key, value in (settings or {}).items():
+        builder = builder.config(key, value)
     if master.startswith("local"):
         # Local mode needs no resolvable hostname: lab and laptop hostnames often are not.
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")

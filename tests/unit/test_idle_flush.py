@@ -67,9 +67,22 @@ def test_no_mark_while_a_long_batch_of_data_runs(tmp_path):
 
 
 def test_the_data_of_this_run_is_flushed_from_the_batches_the_sink_hands_over(tmp_path):
-    # A fresh query (no commit yet): two batches of data, the later one with the latest event time,
-    # then a batch without data (duplicates or unusable messages alone).
-    assert marks_after_restart(tmp_path, batches=[43300, 43345, None]) == [43345 + DURATION + LATENESS]
+    # A fresh query (no commit yet): two batches of data, the later one with the latest event time.
+    assert marks_after_restart(tmp_path, batches=[43300, 43345]) == [43345 + DURATION + LATENESS]
+
+
+def test_a_batch_without_data_after_the_flush_calls_for_no_second_mark(tmp_path):
+    # The mark's own micro-batch (or duplicates, or unusable messages) comes after the flush.
+    marks, stop = tmp_path / "flush-marks", threading.Event()
+    flush = IdleFlush(IdleQuery(), marks, 0.2, DURATION, LATENESS, stop, step=0.05).start()
+    flush.batch(43345)
+    time.sleep(0.6)
+    assert len(list(marks.iterdir())) == 1 and flush.pending is False
+    flush.batch(None)
+    time.sleep(0.6)
+    stop.set()
+    flush.thread.join(timeout=5)
+    assert len(list(marks.iterdir())) == 1 and flush.pending is False
 
 
 def test_the_latest_event_time_is_the_latest_of_all_batches(tmp_path):
@@ -78,9 +91,19 @@ def test_the_latest_event_time_is_the_latest_of_all_batches(tmp_path):
 
 
 def test_a_batch_of_flush_marks_alone_is_not_new_data(tmp_path):
-    (tmp_path / LAST_MARK).write_text(json.dumps({"t": 43345 + DURATION + LATENESS}))
-    commit(tmp_path / "commits", 3, 43345 + DURATION)   # the watermark the mark set
-    assert marks_after_restart(tmp_path, batches=[None]) == []
+    # The last run's mark closed everything: its own batch, re-run after the restart, opens nothing.
+    commit(tmp_path / "commits", 3, 43300)              # data seen up to 43300 + LATENESS
+    (tmp_path / LAST_MARK).write_text(json.dumps({"t": 43300 + LATENESS}))
+    stop = threading.Event()
+    flush = IdleFlush(IdleQuery(), tmp_path / "flush-marks", 0.2, DURATION, LATENESS, stop,
+                      commits_dir=tmp_path / "commits", step=0.05)
+    flush.latest = 43345          # as if the data's latest were known: only `pending` holds a mark back
+    flush.start()
+    flush.batch(None)
+    time.sleep(0.6)
+    stop.set()
+    flush.thread.join(timeout=5)
+    assert flush.pending is False and not list((tmp_path / "flush-marks").iterdir())
 
 
 class Operator:

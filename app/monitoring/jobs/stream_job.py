@@ -38,6 +38,17 @@ FLUSH_MARKS = "flush-marks"
 SPARK_CHECKPOINT = "spark"
 
 
+def drop_checksums(checkpoint: Path) -> int:
+    """Remove the .crc files an earlier version's checkpoint holds (CHECKPOINT_SETTINGS writes
+    none). Left there, one beside a file this version writes again would no longer match it, and a
+    return to the checksummed file system would fail on it."""
+    dropped = 0
+    for crc in checkpoint.rglob(".*.crc") if checkpoint.is_dir() else ():
+        crc.unlink(missing_ok=True)
+        dropped += 1
+    return dropped
+
+
 def connector_jars(cfg: Config) -> list[Path]:
     folder = cfg.live.connector_dir
     if folder is None:
@@ -61,10 +72,12 @@ PUSH_DOWN_RULE = "org.apache.spark.sql.catalyst.optimizer.PushDownPredicates"
 MARK_SERVER = ""     # a flush mark's rows have no server (SERVER_PATTERN never matches it)
 # The checkpoint's files through Hadoop's FileSystem API, on the local file system without .crc
 # files. pyspark ships no Hadoop native library, so Spark's default (the FileContext API over the
-# checksummed local file system) starts a process, `readlink`, for both ends of every rename and a
-# `chmod` for every file it creates and its .crc: some twenty processes per micro-batch, most of the
-# offset and commit logs' time (bench/analysis.md, "Live"). The FileSystem-based manager needs an
-# atomic rename, which rename(2) on one local file system is.
+# checksummed local file system) starts a process, `readlink`, for both ends of every rename, and a
+# `chmod` for every file it creates and for its .crc: some twenty processes per micro-batch, most of
+# the offset and commit logs' time (bench/analysis.md, "Live"). One `chmod` per file remains. The
+# FileSystem-based manager needs an atomic rename, which rename(2) on one local file system is. The
+# setting holds for the whole session: Spark's hadoopFile/textFile (FileSystem.getLocal) would fail
+# in it; the stream jobs read only Kafka and Spark's file-stream sources.
 CHECKPOINT_SETTINGS = {
     "spark.sql.streaming.checkpointFileManagerClass":
         "org.apache.spark.sql.execution.streaming.checkpointing.FileSystemBasedCheckpointFileManager",
@@ -214,9 +227,16 @@ def updated_windows(df, cfg: Config, job: Job, anchor) -> tuple[list[Window], in
     rows = out.collect()
     end = t0 + cfg.window.duration_seconds
     updates = [Window(r[0], r[2], end + r[2] * slide, tuple(r)[:1] + tuple(r)[4:]) for r in rows if r[3]]
+    return (updates, *latest_event_times(rows))
+
+
+def latest_event_times(rows) -> tuple[int | None, int | None]:
+    """The latest event time over a batch's updated windows (server_id, latest, ...), and over its
+    data's alone: the flush marks' windows (no server) left out, or each mark would call for the
+    next one and move the watermark past the data to come."""
     latest = max((r[1] for r in rows if r[1] is not None), default=None)
     data_latest = max((r[1] for r in rows if r[1] is not None and r[0] != MARK_SERVER), default=None)
-    return updates, latest, data_latest
+    return latest, data_latest
 
 
 class _Batches:
@@ -356,6 +376,9 @@ def run(cfg: Config, job: Job, master: str | None = None) -> int:
         # An upgrade: the live CSV is built again from the topics, under a checkpoint of this version.
         log.warning("the checkpoint %s is of an earlier version of the stream job: moved aside as %s",
                     folder, move_aside(folder).name)
+    dropped = drop_checksums(folder / SPARK_CHECKPOINT)
+    if dropped:
+        log.info("%s: %d checksum files of an earlier version's checkpoint removed", job.stream, dropped)
     stop = threading.Event()
     # The JVM and the session take tens of seconds on 2 busy cores: start them before waiting for the
     # first data, so the first windows come a trigger after the data, not a JVM start later.

@@ -84,8 +84,9 @@ class IdleFlush:
     def batch(self, data_latest: int | None) -> None:
         """One micro-batch, as the sink saw it: the latest event time of the data's rows it counted
         (None: none, a batch of flush marks, duplicates or unusable messages alone). The sink hands
-        it over: Spark's progress reaches Python through a listener whose every event costs a
-        hundred py4j calls, a tenth of the job's CPU (bench/analysis.md, "Live")."""
+        it over: Spark's progress reaches Python through a listener that turns every event into
+        Python objects call by call through py4j, a cost on every micro-batch (bench/analysis.md,
+        "Live")."""
         with self.lock:
             self.triggered = True
             if data_latest is not None:

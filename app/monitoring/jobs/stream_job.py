@@ -73,8 +73,8 @@ MARK_SERVER = ""     # a flush mark's rows have no server (SERVER_PATTERN never 
 # The checkpoint's files through Hadoop's FileSystem API, on the local file system without .crc
 # files. pyspark ships no Hadoop native library, so Spark's default (the FileContext API over the
 # checksummed local file system) starts a process, `readlink`, for both ends of every rename, and a
-# `chmod` for every file it creates and for its .crc: some twenty processes per micro-batch, most of
-# the offset and commit logs' time (bench/analysis.md, "Live"). One `chmod` per file remains. The
+# `chmod` for every file it creates and for its .crc, several per micro-batch, most of the offset
+# and commit logs' time (bench/analysis.md, "Live"). One `chmod` per file remains. The
 # FileSystem-based manager needs an atomic rename, which rename(2) on one local file system is. The
 # setting holds for the whole session: Spark's hadoopFile/textFile (FileSystem.getLocal) would fail
 # in it; the stream jobs read only Kafka and Spark's file-stream sources.

@@ -103,7 +103,6 @@ def kafka_source(reader, cfg: Config, job: Job):
 
 def _rows(spark, cfg: Config, job: Job, marks_dir: Path):
     """Both topics and the flush marks as one frame: (key, t, server_id, v1, v2), t in epoch seconds."""
-    from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     kafka = kafka_source(spark.readStream, cfg, job).load()

@@ -57,7 +57,7 @@ class IdleFlush:
         self.state_rows = None      # rows the stateful operators held after the latest progress read
         self.reported = None        # the batch id of the latest progress read
         self.last_data = time.monotonic()
-        self.triggered = False      # the query has finished a trigger in this run
+        self.triggered = False      # the query has read its sources in this run (a batch, or a look that found none)
         self.lock = threading.Lock()   # batch() comes on the query's thread
         self.thread = threading.Thread(target=self._run, name="idle-flush", daemon=True)
         if commits_dir is not None:

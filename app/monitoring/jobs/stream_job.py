@@ -28,6 +28,7 @@ from ..kafka_connection import unreachable_message
 from ..wiring import TEAM_CSV_LEAD, Job
 from . import stream_anchor
 from .idle_flush import IdleFlush
+from .message_json import message_doc, split_value
 from .live_sink import LiveSink, SinkError, earlier_version, move_aside
 from .window_closing import Window
 from .windowed_job import JobError, aggregate, measured, spark_session, team_columns
@@ -139,24 +140,23 @@ def mark_rows(marks):
 def data_rows(kafka, cfg: Config, job: Job):
     """The Kafka source's messages of the job's two topics as rows; unusable ones left out.
 
-    Each message's JSON is parsed once, in a projection of its own, and the rest reads the parsed
-    columns: written as one expression, every reference to a field repeats the parse (Spark's
-    from_json is most of a message's cost). The session keeps the filter above it (PUSH_DOWN_RULE)."""
+    Each message's JSON is read once (monitoring.jobs.message_json), in projections of its own, and
+    the rest reads the parsed columns: written as one expression, every reference to a field
+    repeats the reading. The session keeps the filter above it (PUSH_DOWN_RULE)."""
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
     names = {k: cfg.topics.name(k) for k in job.topics}
-    schema = T.StructType([T.StructField("ts", T.StringType()), T.StructField("server_id", T.StringType()),
-                           # FloatType is the contract: values are read as 32-bit floats before avg/max.
-                           *[T.StructField(m.metric, T.FloatType()) for m in (job.first, job.second)]])
+    metrics = (job.first.metric, job.second.metric)
 
     def header(name):
-        # get(): NULL when the message lacks the header (the live source sends no origin); [0] would
-        # fail the query under ANSI mode.
-        return F.get(F.filter(F.col("headers"), lambda h: h["key"] == F.lit(name)), 0)["value"].cast("string")
+        # The first header of that name; NULL when the message lacks it (the live source sends no
+        # origin). Array functions, not a lambda: Spark runs its higher-order functions outside the
+        # generated code, reading each element through the session's settings.
+        return F.get(F.col("headers.value"), F.array_position(F.col("headers.key"), F.lit(name)) - 1).cast("string")
 
-    parsed = kafka.select("topic", "partition", "offset", F.from_json(F.col("value").cast("string"), schema).alias("doc"),
-                          header(EVENT_TIME_HEADER).alias("event_ms"), header(ORIGIN_HEADER).alias("origin"))
+    pieces = kafka.select("topic", "partition", "offset", "value", "headers", split_value(F.col("value")).alias("pieces"))
+    parsed = pieces.select("topic", "partition", "offset", message_doc(F.col("value"), F.col("pieces"), metrics).alias("doc"),
+                           header(EVENT_TIME_HEADER).alias("event_ms"), header(ORIGIN_HEADER).alias("origin"))
     fields = parsed.select("topic", "partition", "offset", "event_ms", "origin", F.trim("doc.ts").alias("ts"),
                            F.trim("doc.server_id").alias("server_id"),
                            *[F.col(f"doc.{m.metric}").alias(m.metric) for m in (job.first, job.second)])

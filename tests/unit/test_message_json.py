@@ -13,8 +13,12 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from monitoring.config_file import load_config
 from monitoring.core.records import encode_messages, parse_row
 from monitoring.jobs.message_json import message_doc, message_schema, own_form, split_value
+from monitoring.jobs.stream_job import warm_up_messages
+from monitoring.wiring import STREAM_JOBS
+from tests.support.pipeline import EXAMPLE_CONFIG
 
 METRICS = ("cpu_pct", "mem_pct")
 
@@ -107,14 +111,14 @@ def random_numbers(count: int, seed: int = 7) -> list[str]:
     return out
 
 
-def read_both(spark, values):
+def read_both(spark, values, metrics=METRICS):
     schema = T.StructType([T.StructField("value", T.BinaryType())])
     frame = spark.createDataFrame([(v,) for v in values], schema).select(
         "value", split_value(F.col("value")).alias("pieces"))
     return frame.select(
-        message_doc(F.col("value"), F.col("pieces"), METRICS).alias("ours"),
-        F.from_json(F.col("value").cast("string"), message_schema(METRICS)).alias("spark"),
-        own_form(F.col("pieces"), METRICS).alias("own_form")).collect()
+        message_doc(F.col("value"), F.col("pieces"), metrics).alias("ours"),
+        F.from_json(F.col("value").cast("string"), message_schema(metrics)).alias("spark"),
+        own_form(F.col("pieces"), metrics).alias("own_form")).collect()
 
 
 def bits(doc):
@@ -146,3 +150,13 @@ def test_the_producer_writes_that_form():
     messages = encode_messages(row)
     assert messages["cpu"] == form("cpu_pct", "12.50", "2026-12-03 16:52:04", "web-1.a:b_c")
     assert messages["mem"] == form("mem_pct", "7", "2026-12-03 16:52:04", "web-1.a:b_c")
+
+
+def test_the_warm_up_messages_take_the_data_messages_way(spark):
+    """The stream jobs' warm-up compiles the code the data's messages run: its made-up messages are
+    of the producer's form too."""
+    cfg = load_config(EXAMPLE_CONFIG)
+    for job in STREAM_JOBS.values():
+        values = [m["value"].encode() for m in warm_up_messages(cfg, job)]
+        rows = read_both(spark, values, (job.first.metric, job.second.metric))
+        assert all(r["own_form"] for r in rows)

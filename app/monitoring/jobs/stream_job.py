@@ -272,6 +272,18 @@ WARM_UP = "warm-up"
 WARM_UP_MESSAGES = 2000     # enough calls of each path for the JIT to compile it
 
 
+def warm_up_messages(cfg: Config, job: Job) -> list[dict]:
+    """The warm-up's made-up messages of the job's topics, Kafka's columns with text for bytes."""
+    topics = [cfg.topics.name(k) for k in job.topics]
+    fields = (job.first.metric, job.second.metric)
+    return [{"topic": topics[i % 2], "partition": 0, "offset": i,
+             # The producer's form (compact): message_json's way for the data's messages.
+             "value": json.dumps({"ts": f"{i // 7200 % 24:02d}:{i // 120 % 60:02d}:{i // 2 % 60:02d}",
+                                  "server_id": WARM_UP, fields[i % 2]: 1.5 * i}, separators=(",", ":")),
+             "headers": [{"key": EVENT_TIME_HEADER, "value": str((1000 + 7 * i) * 1000)},
+                         {"key": ORIGIN_HEADER, "value": f"{WARM_UP}:{i}"}]} for i in range(WARM_UP_MESSAGES)]
+
+
 def warm_up(spark, cfg: Config, job: Job, scratch: Path, stop: threading.Event) -> None:
     """One micro-batch of the query's own shape (the messages' parsing, watermark, de-duplication,
     windows, update mode, foreachBatch) on a few made-up messages of the job's topics, in a scratch
@@ -283,13 +295,7 @@ def warm_up(spark, cfg: Config, job: Job, scratch: Path, stop: threading.Event) 
 
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "messages").mkdir(parents=True)
-    topics = [cfg.topics.name(k) for k in job.topics]
-    fields = (job.first.metric, job.second.metric)
-    (scratch / "messages" / "messages.json").write_text("".join(json.dumps({
-        "topic": topics[i % 2], "partition": 0, "offset": i,
-        "value": json.dumps({"ts": f"{i // 7200 % 24:02d}:{i // 120 % 60:02d}:{i // 2 % 60:02d}", "server_id": WARM_UP, fields[i % 2]: 1.5 * i}),
-        "headers": [{"key": EVENT_TIME_HEADER, "value": str((1000 + 7 * i) * 1000)},
-                    {"key": ORIGIN_HEADER, "value": f"{WARM_UP}:{i}"}]}) + "\n" for i in range(WARM_UP_MESSAGES)))
+    (scratch / "messages" / "messages.json").write_text("".join(json.dumps(m) + "\n" for m in warm_up_messages(cfg, job)))
     header = T.StructType([T.StructField("key", T.StringType()), T.StructField("value", T.StringType())])
     schema = T.StructType([T.StructField("topic", T.StringType()), T.StructField("partition", T.IntegerType()),
                            T.StructField("offset", T.LongType()), T.StructField("value", T.StringType()),

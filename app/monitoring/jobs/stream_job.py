@@ -64,8 +64,11 @@ def connector_jars(cfg: Config) -> list[Path]:
 FETCH_MAX_WAIT_MS = 10
 # The JIT's first tier only. A stream job runs the same small micro-batch again and again, beside a
 # broker and another job on a few cores: the optimising compiler (C2) kept a core busy for minutes
-# after each start, and the first windows waited behind it (bench/analysis.md, "Live").
-STREAM_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+# after each start, and the first windows waited behind it (bench/analysis.md, "Live"). With one tier
+# the JVM reserves a fifth of the tiered code cache (48 MB): Spark's code filled it during a replay,
+# and the flushing of compiled code slowed both jobs for seconds; the tiered size again (memory only
+# as the code uses it).
+STREAM_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 # Spark pushes a filter below the projections it reads, writing each column it names out again in
 # full: data_rows' filter would parse every message's JSON once per field it checks. Nothing else in
 # the stream jobs' plans gains from it (Kafka's source takes no filters).

@@ -5,10 +5,10 @@ Spark's from_json is most of what a message costs the stream jobs: it wraps each
 with a buffer of its own and runs outside the generated code (bench/analysis.md, "Live"). The
 producer writes one form only (monitoring.core.records.encode_messages):
 {"ts":"<ts>","server_id":"<id>","<metric>":<number>}. Split at its quotes, that form is 11 pieces
-whose every piece but the values is known; a text without an escape or a control character is its own value,
-a number in JSON's grammar (without a sign, at most 100 characters) is read by the same correctly
-rounded float parse as from_json's. Any other value (spaces, another order, escapes, more fields, a
-line break after it, not JSON) goes to from_json, so both read every message alike
+whose every piece but the values is known; a text without an escape or a control character is its
+own value, a number in JSON's grammar (without a sign, at most 100 characters) is read by the same
+correctly rounded float parse as from_json's. Any other value (spaces, another order, escapes, more
+fields, a line break after it, not JSON) goes to from_json, so both read every message alike
 (tests/unit/test_message_json.py).
 """
 from __future__ import annotations
@@ -19,8 +19,9 @@ from __future__ import annotations
 # 0.0, where the float parse gives -0.0 (no measurement is negative; the producer sends none).
 NUMBER_PIECE = r"^:(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?\}\z"
 # Longer numbers go to from_json too: Jackson refuses a number past its length limit (1000 digits
-# by default), which the float parse would read.
-NUMBER_PIECE_MAX = 102
+# by default), which the float parse would read. The piece holds the number between ':' and '}'.
+NUMBER_MAX = 100
+NUMBER_PIECE_MAX = NUMBER_MAX + len(":}")
 # A text piece is its own value without an escape or a control character (JSON has none raw).
 NOT_PLAIN = r"[\x00-\x1f\\]"
 PIECES = 11
@@ -68,4 +69,5 @@ def message_doc(value, pieces, metrics: tuple[str, str]):
     p = [piece(pieces, i) for i in range(PIECES)]
     number = F.substring(p[10], F.lit(2), F.length(p[10]) - 2).cast("float")
     fields = F.struct(p[3].alias("ts"), p[7].alias("server_id"), *[F.when(p[9] == m, number).alias(m) for m in metrics])
-    return F.when(own_form(pieces, metrics), fields).otherwise(F.from_json(value.cast("string"), message_schema(metrics)))
+    other = F.from_json(value.cast("string"), message_schema(metrics))
+    return F.when(own_form(pieces, metrics), fields).otherwise(other)

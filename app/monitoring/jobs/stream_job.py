@@ -28,8 +28,8 @@ from ..kafka_connection import unreachable_message
 from ..wiring import TEAM_CSV_LEAD, Job
 from . import stream_anchor
 from .idle_flush import IdleFlush
-from .message_json import message_doc, split_value
 from .live_sink import LiveSink, SinkError, earlier_version, move_aside
+from .message_json import message_doc, split_value
 from .window_closing import Window
 from .windowed_job import JobError, aggregate, measured, spark_session, team_columns
 
@@ -157,8 +157,10 @@ def data_rows(kafka, cfg: Config, job: Job):
         # generated code, reading each element through the session's settings.
         return F.get(F.col("headers.value"), F.array_position(F.col("headers.key"), F.lit(name)) - 1).cast("string")
 
-    pieces = kafka.select("topic", "partition", "offset", "value", "headers", split_value(F.col("value")).alias("pieces"))
-    parsed = pieces.select("topic", "partition", "offset", message_doc(F.col("value"), F.col("pieces"), metrics).alias("doc"),
+    pieces = kafka.select("topic", "partition", "offset", "value", "headers",
+                          split_value(F.col("value")).alias("pieces"))
+    parsed = pieces.select("topic", "partition", "offset",
+                           message_doc(F.col("value"), F.col("pieces"), metrics).alias("doc"),
                            header(EVENT_TIME_HEADER).alias("event_ms"), header(ORIGIN_HEADER).alias("origin"))
     fields = parsed.select("topic", "partition", "offset", "event_ms", "origin", F.trim("doc.ts").alias("ts"),
                            F.trim("doc.server_id").alias("server_id"),
@@ -298,7 +300,8 @@ def warm_up(spark, cfg: Config, job: Job, scratch: Path, stop: threading.Event) 
 
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "messages").mkdir(parents=True)
-    (scratch / "messages" / "messages.json").write_text("".join(json.dumps(m) + "\n" for m in warm_up_messages(cfg, job)))
+    messages = warm_up_messages(cfg, job)
+    (scratch / "messages" / "messages.json").write_text("".join(json.dumps(m) + "\n" for m in messages))
     header = T.StructType([T.StructField("key", T.StringType()), T.StructField("value", T.StringType())])
     schema = T.StructType([T.StructField("topic", T.StringType()), T.StructField("partition", T.IntegerType()),
                            T.StructField("offset", T.LongType()), T.StructField("value", T.StringType()),
